@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * axvcpu: internal types, the arch ops table and the interfaces between
+ * the core files.
+ */
+#ifndef AXVCPU_HOST_H
+#define AXVCPU_HOST_H
+
+#include <linux/cpumask.h>
+#include <linux/kref.h>
+#include <linux/kvm.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+#include <linux/axvcpu.h>
+
+#include "compat.h"
+
+#define AXVCPU_MAX_VCPUS	256
+#define AXVCPU_MAX_VCPU_ID	1024
+#define AXVCPU_NR_MEMSLOTS	32
+#define AXVCPU_RUN_PAGES_MAX	2
+#define AXVCPU_STALL_MS_MAX	10000
+
+struct axvcpu_vm;
+struct axvcpu_vcpu;
+
+/* One KVM_SET_USER_MEMORY_REGION slot: pinned for its whole life. */
+struct axvcpu_memslot {
+	u16 id;
+	u32 flags;
+	u64 gpa;
+	u64 size;
+	unsigned long hva;
+	unsigned long npages;
+	struct page **pages;
+};
+
+struct axvcpu_vm {
+	struct kref kref;		/* the VM fd and each vCPU fd */
+	struct mm_struct *mm;		/* the creator's; mmgrab()ed */
+	u32 id;
+	struct mutex lock;		/* vcpus, nr_vcpus, slots */
+	struct xarray vcpus;		/* by vcpu_id */
+	unsigned int nr_vcpus;
+	struct axvcpu_memslot *slots[AXVCPU_NR_MEMSLOTS];
+	void *arch;
+};
+
+/* Arch steps on a vCPU, each run through axvcpu_arch_step(). */
+enum axvcpu_step {
+	AXVCPU_STEP_NONE,
+	AXVCPU_STEP_SETUP,
+	AXVCPU_STEP_BIND,
+	AXVCPU_STEP_UNBIND,
+	AXVCPU_STEP_RUN,
+	AXVCPU_STEP_RESET,
+	AXVCPU_NR_STEPS,
+};
+
+/* vcpu->requests bits, set from any thread. */
+#define AXVCPU_REQ_INVALIDATE	0	/* strict mode: refused while running */
+
+struct axvcpu_vcpu {
+	struct axvcpu_vm *vm;
+	u32 vcpu_id;
+	int favor_cpu;			/* AXVCPU_CPU_ANY or a CPU */
+	cpumask_var_t cpu_set;
+	struct mutex mutex;		/* every ioctl that changes the vCPU */
+
+	/* Read locklessly (GET_STATE); written under mutex. */
+	u32 state;
+	int bound_cpu;
+	u32 halt_policy;
+	u32 last_exit_reason;
+	u64 transitions[AXVCPU_NR_STATES];
+	atomic64_t refused;
+
+	unsigned long requests;
+	struct page *run_pages[AXVCPU_RUN_PAGES_MAX];
+	struct kvm_run *run;
+	void *arch;
+};
+
+/*
+ * The backend.  vcpu_setup/bind/unbind/run/reset are called through
+ * axvcpu_arch_step() with preemption off, on the vCPU's CPU, with the
+ * this_cpu current vCPU set.  A NULL step has nothing to do, except
+ * vcpu_run: without it the backend cannot enter guests.
+ */
+struct axvcpu_arch_ops {
+	const char *name;
+	unsigned int run_pages;		/* pages of the vCPU mmap */
+	int (*hardware_enable)(void);	/* this CPU, preemption off */
+	void (*hardware_disable)(void);	/* this CPU, any context */
+	int (*vm_init)(struct axvcpu_vm *vm);
+	void (*vm_destroy)(struct axvcpu_vm *vm);
+	int (*map)(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
+	void (*unmap)(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
+	int (*vcpu_create)(struct axvcpu_vcpu *vcpu);
+	void (*vcpu_destroy)(struct axvcpu_vcpu *vcpu);
+	int (*vcpu_setup)(struct axvcpu_vcpu *vcpu,
+			  const struct axvcpu_setup *setup);
+	int (*vcpu_bind)(struct axvcpu_vcpu *vcpu);
+	int (*vcpu_unbind)(struct axvcpu_vcpu *vcpu);
+	int (*vcpu_run)(struct axvcpu_vcpu *vcpu);
+	int (*vcpu_reset)(struct axvcpu_vcpu *vcpu);
+	int (*check_extension)(long cap);
+	void (*exit)(void);		/* free what probe allocated */
+};
+
+extern const struct axvcpu_arch_ops *axvcpu_arch;
+extern bool axvcpu_strict_transitions;
+
+/* arch/<arch>: pick the backend for this CPU, or fail with a message. */
+const struct axvcpu_arch_ops *axvcpu_arch_probe(void);
+
+/* hardware.c */
+int axvcpu_hardware_get(void);
+void axvcpu_hardware_put(void);
+int axvcpu_hardware_init(void);
+void axvcpu_hardware_exit(void);
+int axvcpu_hardware_users(void);
+int axvcpu_enabled_cpus(void);
+
+/* memory.c */
+int axvcpu_set_memory_region(struct axvcpu_vm *vm,
+			     const struct kvm_userspace_memory_region *mem);
+void axvcpu_free_memslots(struct axvcpu_vm *vm);
+long axvcpu_pinned_pages(void);
+
+/* vcpu_state.c */
+int axvcpu_set_current(struct axvcpu_vcpu *vcpu);
+struct axvcpu_vcpu *axvcpu_get_current(void);
+void axvcpu_clear_current(struct axvcpu_vcpu *vcpu);
+void axvcpu_vcpu_init_state(struct axvcpu_vcpu *vcpu);
+int axvcpu_vcpu_release_cpu(struct axvcpu_vcpu *vcpu);
+long axvcpu_vcpu_state_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
+			     void __user *argp);
+long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu);
+bool axvcpu_vcpu_usable(struct axvcpu_vcpu *vcpu);
+int axvcpu_fault_params_init(void);
+
+#endif /* AXVCPU_HOST_H */

@@ -1,0 +1,556 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * axvcpu: the vCPU state machine, the this_cpu current vCPU and the run
+ * loop.
+ *
+ *   CREATED --setup--> FREE --bind--> READY --run--> RUNNING
+ *                        ^              |  ^            |
+ *                        +----unbind----+  +---exit-----+
+ *                                          ^            v
+ *                                          +--wake-- BLOCKED
+ *   any --hardware step fails--> INVALID --reset--> CREATED
+ *
+ * Every change of vcpu->state goes through axvcpu_transition(), under the
+ * vCPU mutex.  Every arch step on a vCPU goes through axvcpu_arch_step(),
+ * on the vCPU's CPU with preemption off and the current vCPU set.
+ */
+#include <linux/cpu.h>
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/sched/signal.h>
+#include <linux/smp.h>
+#include <linux/uaccess.h>
+
+#include "axvcpu_host.h"
+
+bool axvcpu_strict_transitions;
+module_param_named(strict_transitions, axvcpu_strict_transitions, bool, 0444);
+MODULE_PARM_DESC(strict_transitions,
+		 "A request from the wrong state also makes the vCPU INVALID");
+
+/* Test hooks, root only: see Documentation/testing.rst. */
+static unsigned int axvcpu_test_stall_ms;
+module_param_named(test_stall_ms, axvcpu_test_stall_ms, uint, 0600);
+MODULE_PARM_DESC(test_stall_ms,
+		 "Test hook: KVM_RUN waits this long (ms, at most 10000) in RUNNING");
+
+static atomic_t axvcpu_fail_step = ATOMIC_INIT(AXVCPU_STEP_NONE);
+
+static const char * const axvcpu_step_names[AXVCPU_NR_STEPS] = {
+	[AXVCPU_STEP_NONE] = "none",
+	[AXVCPU_STEP_SETUP] = "setup",
+	[AXVCPU_STEP_BIND] = "bind",
+	[AXVCPU_STEP_UNBIND] = "unbind",
+	[AXVCPU_STEP_RUN] = "run",
+	[AXVCPU_STEP_RESET] = "reset",
+};
+
+static int axvcpu_fail_step_set(const char *val, const struct kernel_param *kp)
+{
+	int i;
+
+	for (i = 0; i < AXVCPU_NR_STEPS; i++) {
+		if (sysfs_streq(val, axvcpu_step_names[i])) {
+			atomic_set(&axvcpu_fail_step, i);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int axvcpu_fail_step_get(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n",
+			 axvcpu_step_names[atomic_read(&axvcpu_fail_step)]);
+}
+
+static const struct kernel_param_ops axvcpu_fail_step_ops = {
+	.set = axvcpu_fail_step_set,
+	.get = axvcpu_fail_step_get,
+};
+module_param_cb(fail_step, &axvcpu_fail_step_ops, NULL, 0600);
+MODULE_PARM_DESC(fail_step,
+		 "Test hook: the next arch step of this name fails (setup, bind, unbind, run, reset)");
+
+/* Consume the injected failure if it names this step. */
+static bool axvcpu_should_fail(enum axvcpu_step step)
+{
+	return atomic_read(&axvcpu_fail_step) == step &&
+	       atomic_cmpxchg(&axvcpu_fail_step, step, AXVCPU_STEP_NONE) == step;
+}
+
+/* The vCPU in guest mode, or handling its exit, on each CPU. */
+static DEFINE_PER_CPU(struct axvcpu_vcpu *, axvcpu_current_vcpu);
+
+int axvcpu_set_current(struct axvcpu_vcpu *vcpu)
+{
+	lockdep_assert_preemption_disabled();
+	if (WARN_ON_ONCE(__this_cpu_read(axvcpu_current_vcpu)))
+		return -EBUSY;
+	__this_cpu_write(axvcpu_current_vcpu, vcpu);
+	return 0;
+}
+
+struct axvcpu_vcpu *axvcpu_get_current(void)
+{
+	lockdep_assert_preemption_disabled();
+	return __this_cpu_read(axvcpu_current_vcpu);
+}
+
+void axvcpu_clear_current(struct axvcpu_vcpu *vcpu)
+{
+	lockdep_assert_preemption_disabled();
+	WARN_ON_ONCE(__this_cpu_read(axvcpu_current_vcpu) != vcpu);
+	__this_cpu_write(axvcpu_current_vcpu, NULL);
+}
+
+#define S(x)	BIT(AXVCPU_STATE_##x)
+/* The legal edges: axvcpu_edges[from] is the set of states it may go to. */
+static const u8 axvcpu_edges[AXVCPU_NR_STATES] = {
+	[AXVCPU_STATE_CREATED] = S(FREE) | S(INVALID),
+	[AXVCPU_STATE_FREE] = S(READY) | S(INVALID),
+	[AXVCPU_STATE_READY] = S(FREE) | S(RUNNING) | S(INVALID),
+	[AXVCPU_STATE_RUNNING] = S(READY) | S(BLOCKED) | S(INVALID),
+	[AXVCPU_STATE_BLOCKED] = S(READY) | S(INVALID),
+	[AXVCPU_STATE_INVALID] = S(CREATED),
+};
+
+/* Which state each request needs. */
+static const u8 axvcpu_request_from[] = {
+	[AXVCPU_STEP_SETUP] = S(CREATED),
+	[AXVCPU_STEP_BIND] = S(FREE),
+	[AXVCPU_STEP_UNBIND] = S(READY),
+	[AXVCPU_STEP_RUN] = S(CREATED) | S(FREE) | S(READY),
+	[AXVCPU_STEP_RESET] = S(INVALID),
+};
+
+#undef S
+
+/* The one place a vCPU's state changes. */
+static void axvcpu_transition(struct axvcpu_vcpu *vcpu, u32 to)
+{
+	u32 from = vcpu->state;
+
+	lockdep_assert_held(&vcpu->mutex);
+	/* A broken caller, not a user: keep the state, say so once. */
+	if (WARN_ON_ONCE(!(axvcpu_edges[from] & BIT(to))))
+		return;
+	WRITE_ONCE(vcpu->transitions[to], vcpu->transitions[to] + 1);
+	WRITE_ONCE(vcpu->state, to);
+}
+
+void axvcpu_vcpu_init_state(struct axvcpu_vcpu *vcpu)
+{
+	vcpu->state = AXVCPU_STATE_CREATED;
+	vcpu->transitions[AXVCPU_STATE_CREATED] = 1;
+	vcpu->bound_cpu = -1;
+	vcpu->halt_policy = AXVCPU_HALT_EXIT;
+	atomic64_set(&vcpu->refused, 0);
+}
+
+struct axvcpu_step_call {
+	struct axvcpu_vcpu *vcpu;
+	enum axvcpu_step step;
+	const void *arg;
+};
+
+/* Run one arch step here; preemption is off. */
+static int axvcpu_arch_step_here(struct axvcpu_step_call *c)
+{
+	const struct axvcpu_arch_ops *ops = axvcpu_arch;
+	struct axvcpu_vcpu *vcpu = c->vcpu;
+	int r;
+
+	r = axvcpu_set_current(vcpu);
+	if (r)
+		return r;
+	if (axvcpu_should_fail(c->step)) {
+		r = -EIO;
+		goto out_clear;
+	}
+	switch (c->step) {
+	case AXVCPU_STEP_SETUP:
+		r = ops->vcpu_setup ? ops->vcpu_setup(vcpu, c->arg) : 0;
+		break;
+	case AXVCPU_STEP_BIND:
+		r = ops->vcpu_bind ? ops->vcpu_bind(vcpu) : 0;
+		break;
+	case AXVCPU_STEP_UNBIND:
+		r = ops->vcpu_unbind ? ops->vcpu_unbind(vcpu) : 0;
+		break;
+	case AXVCPU_STEP_RUN:
+		r = ops->vcpu_run ? ops->vcpu_run(vcpu) : -EOPNOTSUPP;
+		break;
+	case AXVCPU_STEP_RESET:
+		r = ops->vcpu_reset ? ops->vcpu_reset(vcpu) : 0;
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+out_clear:
+	axvcpu_clear_current(vcpu);
+	return r;
+}
+
+static int axvcpu_arch_step_fn(void *data)
+{
+	int r;
+
+	preempt_disable();
+	r = axvcpu_arch_step_here(data);
+	preempt_enable();
+	return r;
+}
+
+/*
+ * Run an arch step on cpu (-1: wherever we are).  Another CPU's step runs
+ * in a worker bound to it: process context, so it cannot interrupt a vCPU
+ * that is handling an exit there with the current vCPU set.  The caller
+ * holds cpus_read_lock() when cpu >= 0, so cpu stays online.
+ */
+static int axvcpu_arch_step(struct axvcpu_vcpu *vcpu, enum axvcpu_step step,
+			    int cpu, const void *arg)
+{
+	struct axvcpu_step_call c = { .vcpu = vcpu, .step = step, .arg = arg };
+	int r;
+
+	preempt_disable();
+	if (cpu < 0 || cpu == smp_processor_id()) {
+		r = axvcpu_arch_step_here(&c);
+		preempt_enable();
+		return r;
+	}
+	preempt_enable();
+	return smp_call_on_cpu(cpu, axvcpu_arch_step_fn, &c, false);
+}
+
+/*
+ * Release the vCPU's CPU: the arch unbind runs where the vCPU is
+ * resident; on a CPU that has gone offline its context went with it.
+ */
+int axvcpu_vcpu_release_cpu(struct axvcpu_vcpu *vcpu)
+{
+	int cpu = vcpu->bound_cpu, r;
+
+	if (cpu < 0)
+		return 0;
+	cpus_read_lock();
+	r = axvcpu_arch_step(vcpu, AXVCPU_STEP_UNBIND,
+			     cpu_online(cpu) ? cpu : -1, NULL);
+	cpus_read_unlock();
+	WRITE_ONCE(vcpu->bound_cpu, -1);
+	return r;
+}
+
+/* A hardware step failed: the vCPU keeps nothing of its placement. */
+static void axvcpu_invalidate(struct axvcpu_vcpu *vcpu)
+{
+	axvcpu_vcpu_release_cpu(vcpu);
+	axvcpu_transition(vcpu, AXVCPU_STATE_INVALID);
+}
+
+static int axvcpu_hw_failed(struct axvcpu_vcpu *vcpu, enum axvcpu_step step,
+			    int r)
+{
+	pr_warn_ratelimited("axvcpu: vm %u vcpu %u: %s step failed (%d), vCPU is INVALID\n",
+			    vcpu->vm->id, vcpu->vcpu_id,
+			    axvcpu_step_names[step], r);
+	axvcpu_invalidate(vcpu);
+	return r;
+}
+
+/* A request from the wrong state: refused, and in strict mode fatal. */
+static int axvcpu_refuse(struct axvcpu_vcpu *vcpu)
+{
+	atomic64_inc(&vcpu->refused);
+	if (axvcpu_strict_transitions &&
+	    vcpu->state != AXVCPU_STATE_INVALID)
+		axvcpu_invalidate(vcpu);
+	return -EBADFD;
+}
+
+static bool axvcpu_allowed(struct axvcpu_vcpu *vcpu, enum axvcpu_step req)
+{
+	return axvcpu_request_from[req] & BIT(vcpu->state);
+}
+
+static int axvcpu_do_setup(struct axvcpu_vcpu *vcpu,
+			   const struct axvcpu_setup *setup)
+{
+	int r;
+
+	r = axvcpu_arch_step(vcpu, AXVCPU_STEP_SETUP, -1, setup);
+	if (r)
+		return axvcpu_hw_failed(vcpu, AXVCPU_STEP_SETUP, r);
+	WRITE_ONCE(vcpu->halt_policy, setup->halt_policy);
+	axvcpu_transition(vcpu, AXVCPU_STATE_FREE);
+	return 0;
+}
+
+/* The CPU a bind request names, or the one we pick; -EINVAL if none. */
+static int axvcpu_pick_cpu(struct axvcpu_vcpu *vcpu, int cpu)
+{
+	if (cpu != AXVCPU_CPU_ANY) {
+		if (cpu < 0 || cpu >= nr_cpu_ids || !cpu_online(cpu) ||
+		    !cpumask_test_cpu(cpu, vcpu->cpu_set))
+			return -EINVAL;
+		return cpu;
+	}
+	if (vcpu->favor_cpu >= 0 && cpu_online(vcpu->favor_cpu))
+		return vcpu->favor_cpu;
+	cpu = raw_smp_processor_id();
+	if (cpumask_test_cpu(cpu, vcpu->cpu_set))
+		return cpu;
+	cpu = cpumask_first_and(vcpu->cpu_set, cpu_online_mask);
+	return cpu < nr_cpu_ids ? cpu : -EINVAL;
+}
+
+static int axvcpu_do_bind(struct axvcpu_vcpu *vcpu, int want)
+{
+	int cpu, r;
+
+	cpus_read_lock();
+	cpu = axvcpu_pick_cpu(vcpu, want);
+	if (cpu < 0) {
+		cpus_read_unlock();
+		return cpu;
+	}
+	WRITE_ONCE(vcpu->bound_cpu, cpu);
+	r = axvcpu_arch_step(vcpu, AXVCPU_STEP_BIND, cpu, NULL);
+	cpus_read_unlock();
+	if (r) {
+		WRITE_ONCE(vcpu->bound_cpu, -1);
+		return axvcpu_hw_failed(vcpu, AXVCPU_STEP_BIND, r);
+	}
+	axvcpu_transition(vcpu, AXVCPU_STATE_READY);
+	return 0;
+}
+
+static int axvcpu_do_unbind(struct axvcpu_vcpu *vcpu)
+{
+	int r;
+
+	r = axvcpu_vcpu_release_cpu(vcpu);
+	if (r)
+		return axvcpu_hw_failed(vcpu, AXVCPU_STEP_UNBIND, r);
+	axvcpu_transition(vcpu, AXVCPU_STATE_FREE);
+	return 0;
+}
+
+static int axvcpu_do_reset(struct axvcpu_vcpu *vcpu)
+{
+	int r;
+
+	r = axvcpu_arch_step(vcpu, AXVCPU_STEP_RESET, -1, NULL);
+	if (r) {
+		pr_warn_ratelimited("axvcpu: vm %u vcpu %u: reset step failed (%d)\n",
+				    vcpu->vm->id, vcpu->vcpu_id, r);
+		return r;
+	}
+	WRITE_ONCE(vcpu->halt_policy, AXVCPU_HALT_EXIT);
+	WRITE_ONCE(vcpu->last_exit_reason, KVM_EXIT_UNKNOWN);
+	axvcpu_transition(vcpu, AXVCPU_STATE_CREATED);
+	return 0;
+}
+
+static void axvcpu_get_state(struct axvcpu_vcpu *vcpu, struct axvcpu_state *st)
+{
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	st->state = READ_ONCE(vcpu->state);
+	st->bound_cpu = READ_ONCE(vcpu->bound_cpu);
+	st->vm_id = vcpu->vm->id;
+	st->vcpu_id = vcpu->vcpu_id;
+	st->last_exit_reason = READ_ONCE(vcpu->last_exit_reason);
+	st->halt_policy = READ_ONCE(vcpu->halt_policy);
+	st->favor_phys_cpu = vcpu->favor_cpu;
+	for (i = 0; i < AXVCPU_NR_STATES; i++)
+		st->transitions[i] = READ_ONCE(vcpu->transitions[i]);
+	st->refused = atomic64_read(&vcpu->refused);
+}
+
+/*
+ * Lock the vCPU for a state request.  RUNNING and BLOCKED exist only
+ * inside KVM_RUN, which holds the mutex for as long as the guest runs: a
+ * request then fails at once instead of waiting behind the guest.  In
+ * strict mode the vCPU is made INVALID when KVM_RUN returns.
+ */
+static int axvcpu_lock_for_request(struct axvcpu_vcpu *vcpu)
+{
+	u32 state;
+
+	if (mutex_trylock(&vcpu->mutex))
+		return 0;
+	state = READ_ONCE(vcpu->state);
+	if (state == AXVCPU_STATE_RUNNING || state == AXVCPU_STATE_BLOCKED) {
+		atomic64_inc(&vcpu->refused);
+		if (axvcpu_strict_transitions)
+			set_bit(AXVCPU_REQ_INVALIDATE, &vcpu->requests);
+		return -EBADFD;
+	}
+	return mutex_lock_killable(&vcpu->mutex);
+}
+
+static int axvcpu_check_setup(const struct axvcpu_setup *setup)
+{
+	if (setup->flags & ~AXVCPU_SETUP_ENTRY)
+		return -EINVAL;
+	if (setup->halt_policy != AXVCPU_HALT_EXIT &&
+	    setup->halt_policy != AXVCPU_HALT_BLOCK)
+		return -EINVAL;
+	return 0;
+}
+
+long axvcpu_vcpu_state_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
+			     void __user *argp)
+{
+	struct axvcpu_setup setup;
+	struct axvcpu_bind bind;
+	struct axvcpu_state st;
+	enum axvcpu_step req;
+	long r;
+
+	switch (ioctl) {
+	case AXVCPU_GET_STATE:
+		axvcpu_get_state(vcpu, &st);
+		return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+	case AXVCPU_SETUP:
+		if (copy_from_user(&setup, argp, sizeof(setup)))
+			return -EFAULT;
+		r = axvcpu_check_setup(&setup);
+		if (r)
+			return r;
+		req = AXVCPU_STEP_SETUP;
+		break;
+	case AXVCPU_BIND:
+		if (copy_from_user(&bind, argp, sizeof(bind)))
+			return -EFAULT;
+		if (bind.flags)
+			return -EINVAL;
+		req = AXVCPU_STEP_BIND;
+		break;
+	case AXVCPU_UNBIND:
+		req = AXVCPU_STEP_UNBIND;
+		break;
+	case AXVCPU_RESET:
+		req = AXVCPU_STEP_RESET;
+		break;
+	default:
+		return -ENOTTY;
+	}
+
+	r = axvcpu_lock_for_request(vcpu);
+	if (r)
+		return r;
+	if (!axvcpu_allowed(vcpu, req)) {
+		r = axvcpu_refuse(vcpu);
+		goto out_unlock;
+	}
+	switch (req) {
+	case AXVCPU_STEP_SETUP:
+		r = axvcpu_do_setup(vcpu, &setup);
+		break;
+	case AXVCPU_STEP_BIND:
+		r = axvcpu_do_bind(vcpu, bind.cpu);
+		break;
+	case AXVCPU_STEP_UNBIND:
+		r = axvcpu_do_unbind(vcpu);
+		break;
+	default:
+		r = axvcpu_do_reset(vcpu);
+		break;
+	}
+out_unlock:
+	mutex_unlock(&vcpu->mutex);
+	return r;
+}
+
+/* May a KVM ioctl other than KVM_RUN touch this vCPU?  Mutex held. */
+bool axvcpu_vcpu_usable(struct axvcpu_vcpu *vcpu)
+{
+	return vcpu->state != AXVCPU_STATE_INVALID;
+}
+
+static void axvcpu_exit_to_user(struct axvcpu_vcpu *vcpu, u32 reason)
+{
+	vcpu->run->exit_reason = reason;
+	WRITE_ONCE(vcpu->last_exit_reason, reason);
+}
+
+/* The test hook: stay RUNNING, holding the vCPU, until it ends or a signal. */
+static void axvcpu_test_stall(void)
+{
+	unsigned int ms = READ_ONCE(axvcpu_test_stall_ms);
+
+	if (ms)
+		msleep_interruptible(min(ms, AXVCPU_STALL_MS_MAX));
+}
+
+/* Enter the guest until an exit needs userspace.  RUNNING, mutex held. */
+static int axvcpu_run_loop(struct axvcpu_vcpu *vcpu)
+{
+	struct axvcpu_step_call c = { .vcpu = vcpu, .step = AXVCPU_STEP_RUN };
+	bool immediate_exit = axvcpu_run_immediate_exit(vcpu->run);
+	bool stalled = false;
+	int r;
+
+	for (;;) {
+		if (immediate_exit || signal_pending(current)) {
+			axvcpu_exit_to_user(vcpu, KVM_EXIT_INTR);
+			return -EINTR;
+		}
+		if (!stalled) {
+			axvcpu_test_stall();
+			stalled = true;
+			continue;
+		}
+		cond_resched();
+
+		preempt_disable();
+		r = axvcpu_arch_step_here(&c);
+		preempt_enable();
+		if (r <= 0)
+			return r;
+	}
+}
+
+long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
+{
+	static const struct axvcpu_setup walk = { .halt_policy = AXVCPU_HALT_EXIT };
+	int r;
+
+	r = mutex_lock_killable(&vcpu->mutex);
+	if (r)
+		return r;
+	if (!axvcpu_allowed(vcpu, AXVCPU_STEP_RUN)) {
+		r = axvcpu_refuse(vcpu);
+		goto out_unlock;
+	}
+	/* Clients written for KVM never SETUP or BIND: walk the edges. */
+	if (vcpu->state == AXVCPU_STATE_CREATED) {
+		r = axvcpu_do_setup(vcpu, &walk);
+		if (r)
+			goto out_unlock;
+	}
+	if (vcpu->state == AXVCPU_STATE_FREE) {
+		r = axvcpu_do_bind(vcpu, AXVCPU_CPU_ANY);
+		if (r)
+			goto out_unlock;
+	}
+
+	clear_bit(AXVCPU_REQ_INVALIDATE, &vcpu->requests);
+	axvcpu_transition(vcpu, AXVCPU_STATE_RUNNING);
+	r = axvcpu_run_loop(vcpu);
+	if (test_and_clear_bit(AXVCPU_REQ_INVALIDATE, &vcpu->requests))
+		axvcpu_invalidate(vcpu);
+	else if (r < 0 && r != -EINTR && r != -EOPNOTSUPP)
+		axvcpu_hw_failed(vcpu, AXVCPU_STEP_RUN, r);
+	else
+		axvcpu_transition(vcpu, AXVCPU_STATE_READY);
+out_unlock:
+	mutex_unlock(&vcpu->mutex);
+	return r;
+}
