@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Makefile - build axvcpu and run its tests.
+#
+#   make [modules]	build axvcpu.ko against KDIR (default: the running
+#			kernel's headers); ARCH and CROSS_COMPILE as kbuild
+#   make clean		remove what the targets below built
+#   make check		what CI runs: deps, lint, then every CHECK_TARGETS;
+#			the last line is "N passed, N failed, N skipped"
+#   make check-x86-svm	the selftests in a QEMU guest with AMD SVM
+#   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse
+#   make run		boot a QEMU guest and run tools/axvcpu-demo in it
+#			(AXVCPU_SHELL=1: and a shell after it)
+#   make deps		install the Debian packages all this needs (root)
+#
+# The module's objects are listed in Kbuild.  The test targets build their
+# own copies of the module against the kernel they boot, in build/; the
+# kernel and the kselftest harness are fetched into ~/.cache/axvcpu.  See
+# scripts/ for the environment variables they take.
+#
+# On a machine with VMX or SVM the suite also runs natively:
+#   make && sudo insmod axvcpu.ko && make -C selftests/axvcpu run_tests
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+# Each backend adds its target here (check-x86-vmx, check-arm64, ...).
+CHECK_TARGETS ?= check-x86-svm
+export CHECK_TARGETS
+
+KBUILD_ARGS := -C $(KDIR) M=$(CURDIR)
+KBUILD_ARGS += $(if $(ARCH),ARCH=$(ARCH)) \
+	       $(if $(CROSS_COMPILE),CROSS_COMPILE=$(CROSS_COMPILE))
+
+all: modules
+
+modules:
+	$(MAKE) $(KBUILD_ARGS) modules
+
+# Without headers for KDIR, kbuild cannot clean: remove its outputs by name.
+clean:
+ifneq ($(wildcard $(KDIR)/Makefile),)
+	$(MAKE) $(KBUILD_ARGS) clean
+else
+	find . -path ./build -prune -o -path ./.git -prune -o \
+		\( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
+		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.a' \) \
+		-type f -print | xargs rm -f
+	rm -f modules.order Module.symvers
+endif
+	[ ! -f selftests/axvcpu/Makefile ] || $(MAKE) -C selftests/axvcpu clean
+	$(MAKE) -C tools clean
+	rm -rf build
+
+check:
+	@scripts/check.sh
+
+check-x86-svm:
+	@scripts/check-x86-svm.sh
+
+lint:
+	@scripts/lint.sh
+
+run:
+	@scripts/run.sh
+
+deps:
+	@scripts/deps.sh
+
+.PHONY: all modules clean check check-x86-svm lint run deps

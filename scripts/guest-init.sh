@@ -1,0 +1,217 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
+#
+# guest-init.sh - /init of the test guest.
+#
+# Copied into the initramfs as /init by scripts/mkinitramfs.sh and run by
+# busybox sh as PID 1, so it must never exit: it ends in "poweroff -f".
+#
+# The guest's initramfs holds:
+#   /lib/modules/axvcpu.ko		the module under test
+#   /lib/modules/<release>/		the kernel's own modules needed (KVM)
+#   /tests/*				static test binaries
+#
+# The kernel command line chooses what to do ("axtest." and not "axvcpu.":
+# the kernel would take the latter for parameters of the axvcpu module):
+#
+#   axtest.mode=check	(default) run the test suite, see check() below
+#   axtest.mode=run	run /tests/axvcpu-demo and show its output
+#   axtest.tests=a,b	the tests to run against /dev/axvcpu (default: all
+#			of /tests but the coexistence test and the demo)
+#   axtest.kvm=m1,m2	modules to modprobe for the KVM comparison runs
+#			(e.g. kvm_amd); none: no KVM runs
+#   axtest.timeout=S	seconds a test may run before it is killed
+#   axtest.shell=1	run mode: a shell after the demo; exit powers off
+#
+# Output framing, read by scripts/tap-summary.sh on the host:
+#
+#   === BEGIN <domain>:<name>
+#   ... TAP of one test program or of one step ...
+#   === END <domain>:<name> rc=<exit status>
+#   ...
+#   === DMESG BEGIN / === DMESG END	the kernel log
+#   === GUEST DONE			the guest finished (no crash, no hang)
+
+export PATH=/bin:/sbin
+
+# It mounts, loads modules and powers off: never on a host by mistake.
+if [ $$ -ne 1 ]; then
+	echo "${0##*/}: this is the test guest's /init, not a program" >&2
+	exit 1
+fi
+
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev /tmp
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+exec </dev/console >/dev/console 2>&1
+
+KO=/lib/modules/axvcpu.ko
+MODE=check
+TESTS=
+KVM_MODS=
+TIMEOUT=300
+SHELL_AFTER=
+
+# shellcheck disable=SC2013 # the words of one line
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	axtest.mode=*)		MODE=${arg#*=} ;;
+	axtest.tests=*)		TESTS=$(echo "${arg#*=}" | tr , ' ') ;;
+	axtest.kvm=*)		KVM_MODS=$(echo "${arg#*=}" | tr , ' ') ;;
+	axtest.timeout=*)	TIMEOUT=${arg#*=} ;;
+	axtest.shell=*)		SHELL_AFTER=${arg#*=} ;;
+	esac
+done
+
+# step NAME DESCRIPTION COMMAND...: one framed TAP test of a command, with
+# the command's output as TAP diagnostics.  Returns its exit status.
+step()
+{
+	local name="$1" desc="$2" out rc
+
+	shift 2
+	echo "=== BEGIN $name"
+	echo "TAP version 13"
+	echo "1..1"
+	out=$("$@" 2>&1)
+	rc=$?
+	[ -z "$out" ] || echo "$out" | sed 's/^/# /'
+	if [ $rc -eq 0 ]; then
+		echo "ok 1 $desc"
+	else
+		echo "not ok 1 $desc # exit status $rc"
+	fi
+	echo "=== END $name rc=$rc"
+	return $rc
+}
+
+# run_test NAME DEVICE DOMAIN: run /tests/NAME against DEVICE, framed.
+run_test()
+{
+	local name="$1" dev="$2" domain="$3" rc
+
+	echo "=== BEGIN $domain:$name"
+	AXVCPU_DEV=$dev AXVCPU_KO=$KO \
+		timeout -s KILL "$TIMEOUT" "/tests/$name" </dev/null
+	rc=$?
+	[ $rc -le 128 ] || echo "# $name: killed by signal $((rc - 128))" \
+		"(the time limit is $TIMEOUT s)"
+	echo "=== END $domain:$name rc=$rc"
+}
+
+# The tests run against /dev/axvcpu: those named on the command line, else
+# axvcpu_test, kvm_abi_test and then every other program of /tests, save
+# the coexistence test (it needs KVM loaded) and the demo.
+default_tests()
+{
+	local t
+
+	for t in axvcpu_test kvm_abi_test; do
+		[ -x "/tests/$t" ] && echo "$t"
+	done
+	for t in /tests/*; do
+		case ${t##*/} in
+		axvcpu_test|kvm_abi_test|coexist_test|axvcpu-demo) ;;
+		*) [ -x "$t" ] && echo "${t##*/}" ;;
+		esac
+	done
+}
+
+check()
+{
+	local t have_kvm=
+
+	[ -n "$TESTS" ] || TESTS=$(default_tests)
+
+	# The module alone: load, every test, unload with all fds closed.
+	if step axvcpu:insmod "insmod axvcpu" insmod "$KO"; then
+		for t in $TESTS; do
+			run_test "$t" /dev/axvcpu axvcpu
+		done
+		step axvcpu:rmmod "rmmod axvcpu" rmmod axvcpu
+	fi
+
+	[ -n "$KVM_MODS" ] || return 0
+
+	# KVM's own answers to the ABI test, for comparison.
+	if step kvm:modprobe "modprobe $KVM_MODS" load_kvm; then
+		have_kvm=1
+		[ ! -x /tests/kvm_abi_test ] ||
+			run_test kvm_abi_test /dev/kvm kvm
+	fi
+
+	# Both at once: axvcpu must load, and must refuse cleanly to use the
+	# virtualization extension that KVM owns.
+	if [ -n "$have_kvm" ] &&
+	   step axvcpu:insmod-coexist "insmod axvcpu with KVM loaded" \
+		insmod "$KO"; then
+		[ ! -x /tests/coexist_test ] ||
+			run_test coexist_test /dev/axvcpu axvcpu
+		step axvcpu:rmmod-coexist "rmmod axvcpu with KVM loaded" \
+			rmmod axvcpu
+	fi
+
+	[ -z "$have_kvm" ] ||
+		step kvm:rmmod "modprobe -r $KVM_MODS" unload_kvm
+}
+
+# load_kvm: the KVM modules with their dependencies; /dev/kvm must appear.
+load_kvm()
+{
+	# shellcheck disable=SC2086 # a list of modules
+	modprobe -a $KVM_MODS && ls -l /dev/kvm
+}
+
+# unload_kvm: the KVM modules and what they pulled in, last loaded first.
+unload_kvm()
+{
+	local m rc=0
+
+	for m in $(echo "$KVM_MODS" | tr ' ' '\n' | sed -n '1!G;h;$p'); do
+		modprobe -r "$m" || rc=$?
+	done
+	return $rc
+}
+
+# The demo, plainly: what a developer wants to see with "make run".
+run()
+{
+	local rc
+
+	if ! insmod "$KO"; then
+		echo "insmod $KO failed"
+		dmesg | tail -n 20
+		return
+	fi
+	echo "=== /tests/axvcpu-demo"
+	AXVCPU_DEV=/dev/axvcpu /tests/axvcpu-demo
+	rc=$?
+	echo "=== axvcpu-demo exited with status $rc"
+	if [ -n "$SHELL_AFTER" ]; then
+		echo "=== shell (exit to power off)"
+		setsid cttyhack sh
+	fi
+	rmmod axvcpu || echo "rmmod axvcpu failed"
+	[ $rc -eq 0 ] || dmesg | tail -n 40
+}
+
+echo "=== GUEST UP $(uname -r) $(cut -d' ' -f1 /proc/uptime) s"
+case $MODE in
+run)	run ;;
+*)	check
+	echo "=== DMESG BEGIN"
+	dmesg
+	echo "=== DMESG END"
+	;;
+esac
+echo "=== GUEST DONE $(cut -d' ' -f1 /proc/uptime) s"
+
+# Give the serial line time to drain: poweroff -f does not wait for it.
+sleep 0.5
+poweroff -f
+while :; do sleep 1; done

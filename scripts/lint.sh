@@ -1,0 +1,137 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lint.sh - static checks of the module sources.
+#
+# Four checks, each one test of the summary:
+#
+#   lint:checkpatch	checkpatch.pl --strict over the module's sources (the
+#			root's *.c/*.h, arch/ and uapi/): any ERROR, WARNING or
+#			CHECK fails
+#   lint:w1-6.1		a W=1 build against the headers of the booted 6.1
+#			kernel: any warning fails, the compiler's or modpost's
+#   lint:w1-6.12	the same against Debian's 6.12 headers
+#   lint:sparse		a C=2 sparse build against 6.1: any sparse warning or
+#			error in our own files fails (the kernel's headers
+#			are not ours to fix)
+#
+# checkpatch.pl comes from linux-source-6.1 (see scripts/kernel.sh).  Each
+# build runs on its own copy of the sources in $AX_BUILD/lint/, so builds
+# against different kernels never share an object.
+#
+# Prints one line per check and "lint: N passed, N failed, N skipped".
+
+set -eu -o pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=$AX_BUILD/lint
+passed=0
+failed=0
+
+# result NAME STATUS DETAIL: report and record one check.
+result()
+{
+	if [ "$2" -eq 0 ]; then
+		echo "ok   $1${3:+ ($3)}"
+		passed=$((passed + 1))
+		record "$1" 1 0 0
+	else
+		echo "FAIL $1${3:+ ($3)}"
+		failed=$((failed + 1))
+		record "$1" 0 1 0
+	fi
+}
+
+# show LOG: the lines of a failed check, indented.
+show()
+{
+	sed 's/^/	/' "$1" | head -n 60
+}
+
+# The module's sources: what checkpatch reads.
+sources()
+{
+	cd "$AX_REPO"
+	{
+		find . -maxdepth 1 -type f -name '*.[ch]'
+		find arch uapi -type f -name '*.[chS]' 2>/dev/null
+	} | sed 's|^\./||' | grep -v '\.mod\.c$' | sort
+}
+
+check_checkpatch()
+{
+	local log=$out/checkpatch.log files rc=0 n
+
+	files=$(sources)
+	[ -n "$files" ] || {
+		echo "no sources" >"$log"
+		result lint:checkpatch 1 "no sources found"
+		return
+	}
+	# shellcheck disable=SC2086 # one file per word
+	(cd "$AX_REPO" && perl "$KSRC/scripts/checkpatch.pl" --no-tree \
+		--strict --terse --show-types -f $files) \
+		>"$log" 2>&1 || rc=$?
+	n=$(grep -cE ': (ERROR|WARNING|CHECK):' "$log" || :)
+	if [ $rc -eq 0 ] && [ "$n" -eq 0 ]; then
+		result lint:checkpatch 0 "$(echo "$files" | wc -l) files"
+	else
+		result lint:checkpatch 1 "$n reports"
+		show "$log"
+	fi
+}
+
+# check_w1 NAME KDIR: a W=1 build against KDIR, clean of warnings.
+check_w1()
+{
+	local name=$1 kdir=$2 dir=$out/$1 rc=0 n
+
+	copy_module_tree "$dir"
+	kbuild "$kdir" "$dir" W=1 >"$dir.log" || rc=$?
+	n=$(grep -ci 'warning' "$dir.log" || :)
+	if [ $rc -ne 0 ]; then
+		result "lint:$name" 1 "build failed against ${kdir##*/}"
+		show "$dir.log"
+	elif [ "$n" -ne 0 ]; then
+		result "lint:$name" 1 "$n warnings"
+		grep -i -A3 'warning' "$dir.log" | sed 's/^/	/' | head -n 60
+	else
+		result "lint:$name" 0 "${kdir##*/}"
+	fi
+}
+
+# check_sparse KDIR: a C=2 build with sparse; only reports about files of
+# our copy of the tree count.
+check_sparse()
+{
+	local kdir=$1 dir=$out/sparse rc=0 ours
+
+	copy_module_tree "$dir"
+	kbuild "$kdir" "$dir" C=2 CHECK=sparse >"$dir.log" || rc=$?
+	# (The compiler's own warnings, "... [-Wfoo]", are the W=1 checks'.)
+	ours=$(awk -v d="$dir/" 'index($0, d) == 1 &&
+		/:[0-9]+:([0-9]+:)? (warning|error):/ &&
+		!/\[-W[^]]*\]$/' "$dir.log")
+	if [ $rc -ne 0 ]; then
+		result lint:sparse 1 "build failed against ${kdir##*/}"
+		show "$dir.log"
+	elif [ -n "$ours" ]; then
+		result lint:sparse 1 "$(echo "$ours" | wc -l) reports"
+		echo "$ours" | sed "s|^$dir/|	|" | head -n 60
+	else
+		result lint:sparse 0 "${kdir##*/}"
+	fi
+}
+
+start=$(now)
+mkdir -p "$out"
+kernel_env
+
+check_checkpatch
+# shellcheck disable=SC2153 # KDIR and KDIR_612 come from kernel_env
+check_w1 w1-6.1 "$KDIR"
+check_w1 w1-6.12 "$KDIR_612"
+check_sparse "$KDIR"
+
+echo "lint: $(summary $passed $failed 0) ($(elapsed "$start") s)"
+[ $failed -eq 0 ]
