@@ -53,7 +53,8 @@ static int axvcpu_cpu_online(unsigned int cpu)
 	preempt_disable();
 	r = axvcpu_enable_this_cpu();
 	preempt_enable();
-	if (r)
+	/* EBUSY (another hypervisor) gets one message, from the caller. */
+	if (r && r != -EBUSY)
 		pr_err_ratelimited("axvcpu: %s: cannot enable CPU %u: %d\n",
 				   axvcpu_arch->name, cpu, r);
 	return r;

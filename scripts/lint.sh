@@ -3,7 +3,7 @@
 #
 # lint.sh - static checks of the module sources.
 #
-# Four checks, each one test of the summary:
+# Five checks, each one test of the summary:
 #
 #   lint:checkpatch	checkpatch.pl --strict over the module's sources (the
 #			root's *.c/*.h, arch/ and uapi/): any ERROR, WARNING or
@@ -11,6 +11,8 @@
 #   lint:w1-6.1		a W=1 build against the headers of the booted 6.1
 #			kernel: any warning fails, the compiler's or modpost's
 #   lint:w1-6.12	the same against Debian's 6.12 headers
+#   lint:w1-arm64	the same, cross-built for arm64 against Debian's arm64
+#			headers (scripts/arm64-headers.sh)
 #   lint:sparse		a C=2 sparse build against 6.1: any sparse warning or
 #			error in our own files fails (the kernel's headers
 #			are not ours to fix)
@@ -81,13 +83,15 @@ check_checkpatch()
 	fi
 }
 
-# check_w1 NAME KDIR: a W=1 build against KDIR, clean of warnings.
+# check_w1 NAME KDIR [MAKE ARGS...]: a W=1 build against KDIR, clean of
+# warnings.
 check_w1()
 {
 	local name=$1 kdir=$2 dir=$out/$1 rc=0 n
 
+	shift 2
 	copy_module_tree "$dir"
-	kbuild "$kdir" "$dir" W=1 >"$dir.log" || rc=$?
+	kbuild "$kdir" "$dir" W=1 "$@" >"$dir.log" || rc=$?
 	n=$(grep -ci 'warning' "$dir.log" || :)
 	if [ $rc -ne 0 ]; then
 		result "lint:$name" 1 "build failed against ${kdir##*/}"
@@ -131,6 +135,12 @@ check_checkpatch
 # shellcheck disable=SC2153 # KDIR and KDIR_612 come from kernel_env
 check_w1 w1-6.1 "$KDIR"
 check_w1 w1-6.12 "$KDIR_612"
+if kdir_arm64=$("$AX_SCRIPTS/arm64-headers.sh"); then
+	check_w1 w1-arm64 "$kdir_arm64" ARCH=arm64 \
+		CROSS_COMPILE=aarch64-linux-gnu-
+else
+	result lint:w1-arm64 1 "no arm64 headers"
+fi
 check_sparse "$KDIR"
 
 echo "lint: $(summary $passed $failed 0) ($(elapsed "$start") s)"
