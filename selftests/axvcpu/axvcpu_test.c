@@ -23,11 +23,10 @@
 #include <linux/capability.h>
 
 #include "kselftest_harness.h"
-#include "axvcpu_util.h"
+#include "axvcpu_harness.h"
 
 #define MEM_PAGES		64
 #define CYCLES			100
-#define CYCLE_VCPUS		4
 
 /* A request that must not wait for a stalled KVM_RUN answers within this. */
 #define PROMPT_MS		1000
@@ -142,58 +141,20 @@ static void clear_test_params(void)
 		param_write("fail_step", "\n");
 }
 
-/* --- a VM with one vCPU ------------------------------------------------ */
+/* --- a VM with one vCPU (struct vcpu_env) ------------------------------ */
 
-struct vcpu_env {
-	int sys_fd;
-	int vm_fd;
-	int vcpu_fd;
-	int size;
-	struct kvm_run *run;
-};
-
-static void env_init(struct vcpu_env *e)
+/*
+ * KVM_RUN with immediate_exit: EINTR, with KVM_EXIT_INTR, and the vCPU
+ * READY; its state after that in @st.
+ */
+static void run_immediate_exit(struct __test_metadata *_metadata,
+			       struct vcpu_env *e, struct axvcpu_state *st)
 {
-	e->sys_fd = -1;
-	e->vm_fd = -1;
-	e->vcpu_fd = -1;
-	e->size = 0;
-	e->run = NULL;
-}
-
-static void open_vm(struct __test_metadata *_metadata, int *sys_fd,
-		    int *vm_fd)
-{
-	*sys_fd = open_dev(axvcpu_dev_path());
-	ASSERT_LE(0, *sys_fd)
-		TH_LOG("open %s: %s", axvcpu_dev_path(), strerror(-*sys_fd));
-	*vm_fd = create_vm(*sys_fd);
-	ASSERT_LE(0, *vm_fd) TH_LOG("KVM_CREATE_VM: %s", strerror(-*vm_fd));
-}
-
-/* A VM and vCPU 0, made with KVM_CREATE_VCPU, with its kvm_run mapped. */
-static void env_open(struct __test_metadata *_metadata, struct vcpu_env *e)
-{
-	open_vm(_metadata, &e->sys_fd, &e->vm_fd);
-	e->vcpu_fd = create_vcpu(e->vm_fd, 0);
-	ASSERT_LE(0, e->vcpu_fd);
-	e->size = vcpu_mmap_size(e->sys_fd);
-	ASSERT_LT(0, e->size);
-	e->run = map_run(e->vcpu_fd, e->size);
-	ASSERT_NE(NULL, e->run);
-}
-
-static void env_close(struct vcpu_env *e)
-{
-	if (e->run)
-		munmap(e->run, e->size);
-	if (e->vcpu_fd >= 0)
-		close(e->vcpu_fd);
-	if (e->vm_fd >= 0)
-		close(e->vm_fd);
-	if (e->sys_fd >= 0)
-		close(e->sys_fd);
-	env_init(e);
+	e->run->immediate_exit = 1;
+	ASSERT_EQ(-EINTR, vcpu_run(e->vcpu_fd));
+	ASSERT_EQ((__u32)KVM_EXIT_INTR, e->run->exit_reason);
+	ASSERT_EQ(0, axvcpu_get_state(e->vcpu_fd, st));
+	ASSERT_STATE(*st, AXVCPU_STATE_READY);
 }
 
 /* Take a new vCPU along legal edges (or a failed step) to @state. */
@@ -322,6 +283,15 @@ static int set_stall_ms(int ms)
 
 	snprintf(buf, sizeof(buf), "%d", ms);
 	return param_write("test_stall_ms", buf);
+}
+
+/* Start @t's KVM_RUN on @fd, to stall @stall_ms, and wait for RUNNING. */
+static void start_stalled_run(struct __test_metadata *_metadata,
+			      struct run_thread *t, int fd, int stall_ms)
+{
+	ASSERT_EQ(0, set_stall_ms(stall_ms));
+	ASSERT_EQ(0, run_thread_start(t, fd));
+	ASSERT_EQ(0, wait_for_state(fd, AXVCPU_STATE_RUNNING, PROMPT_MS));
 }
 
 /* ======================================================================
@@ -785,48 +755,49 @@ static int create_placed(int vm_fd, __u32 id, __s32 favor,
 	return axvcpu_create_vcpu(vm_fd, &cv);
 }
 
+/*
+ * Create vCPU @id placed as create_placed() does, set it up and, from CPU
+ * @caller, BIND it anywhere; its state after that in @st.
+ */
+static void bind_placed_from(struct __test_metadata *_metadata, int vm_fd,
+			     __u32 id, __s32 favor, unsigned long long cpus,
+			     int caller, struct axvcpu_state *st)
+{
+	int fd = create_placed(vm_fd, id, favor, cpus);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pin_to_cpu(caller));
+	ASSERT_EQ(0, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
+	ASSERT_EQ(0, axvcpu_bind(fd, AXVCPU_CPU_ANY, 0));
+	ASSERT_EQ(0, axvcpu_get_state(fd, st));
+}
+
 TEST_F(dev, bind_any_uses_favor)
 {
 	struct axvcpu_state st;
-	int fd;
 
 	if (cpu_online_get(1) != 1)
 		SKIP(return, "CPU1 is not online");
 
 	/* The favored CPU wins over the caller's. */
-	fd = create_placed(self->vm_fd, 0, 1, CPUS_ALL);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, pin_to_cpu(0));
-	ASSERT_EQ(0, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
-	ASSERT_EQ(0, axvcpu_bind(fd, AXVCPU_CPU_ANY, 0));
-	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
+	bind_placed_from(_metadata, self->vm_fd, 0, 1, CPUS_ALL, 0, &st);
 	ASSERT_STATE(st, AXVCPU_STATE_READY);
 	ASSERT_EQ(1, st.bound_cpu);
 
-	fd = create_placed(self->vm_fd, 1, 0, CPUS_ALL);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, pin_to_cpu(1));
-	ASSERT_EQ(0, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
-	ASSERT_EQ(0, axvcpu_bind(fd, AXVCPU_CPU_ANY, 0));
-	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
+	bind_placed_from(_metadata, self->vm_fd, 1, 0, CPUS_ALL, 1, &st);
 	ASSERT_EQ(0, st.bound_cpu);
 }
 
 TEST_F(dev, bind_any_stays_in_set)
 {
 	struct axvcpu_state st;
-	int fd;
 
 	if (cpu_online_get(1) != 1)
 		SKIP(return, "CPU1 is not online");
 
 	/* The caller runs on CPU0, outside the set {1}. */
-	fd = create_placed(self->vm_fd, 0, AXVCPU_CPU_ANY, CPU(1));
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, pin_to_cpu(0));
-	ASSERT_EQ(0, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
-	ASSERT_EQ(0, axvcpu_bind(fd, AXVCPU_CPU_ANY, 0));
-	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
+	bind_placed_from(_metadata, self->vm_fd, 0, AXVCPU_CPU_ANY, CPU(1), 0,
+			 &st);
 	ASSERT_EQ(1, st.bound_cpu);
 }
 
@@ -1078,17 +1049,10 @@ TEST_F(vcpu, bind_any_takes_caller_cpu)
 
 TEST_F(vcpu, run_from_created)
 {
-	int fd = self->env.vcpu_fd;
-	struct kvm_run *run = self->env.run;
 	struct axvcpu_state st;
 
 	/* KVM_RUN walks CREATED -> FREE -> READY -> RUNNING -> READY. */
-	run->immediate_exit = 1;
-	ASSERT_EQ(-EINTR, vcpu_run(fd));
-	ASSERT_EQ((__u32)KVM_EXIT_INTR, run->exit_reason);
-
-	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
-	ASSERT_STATE(st, AXVCPU_STATE_READY);
+	run_immediate_exit(_metadata, &self->env, &st);
 	ASSERT_TRANSITIONS(st, 0, 1, 1, 2, 1, 0);
 	ASSERT_LE(0, st.bound_cpu);
 	ASSERT_EQ(1, cpu_online_get(st.bound_cpu));
@@ -1099,16 +1063,10 @@ TEST_F(vcpu, run_from_created)
 TEST_F(vcpu, run_from_free)
 {
 	int fd = self->env.vcpu_fd;
-	struct kvm_run *run = self->env.run;
 	struct axvcpu_state st;
 
 	ASSERT_EQ(0, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
-	run->immediate_exit = 1;
-	ASSERT_EQ(-EINTR, vcpu_run(fd));
-	ASSERT_EQ((__u32)KVM_EXIT_INTR, run->exit_reason);
-
-	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
-	ASSERT_STATE(st, AXVCPU_STATE_READY);
+	run_immediate_exit(_metadata, &self->env, &st);
 	ASSERT_TRANSITIONS(st, 0, 1, 1, 2, 1, 0);
 	ASSERT_LE(0, st.bound_cpu);
 }
@@ -1116,18 +1074,13 @@ TEST_F(vcpu, run_from_free)
 TEST_F(vcpu, run_from_ready)
 {
 	int fd = self->env.vcpu_fd;
-	struct kvm_run *run = self->env.run;
 	struct axvcpu_state st;
 
 	ASSERT_EQ(0, pin_to_cpu(0));
 	ASSERT_EQ(0, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
 	ASSERT_EQ(0, axvcpu_bind(fd, 0, 0));
 
-	run->immediate_exit = 1;
-	ASSERT_EQ(-EINTR, vcpu_run(fd));
-	ASSERT_EQ((__u32)KVM_EXIT_INTR, run->exit_reason);
-	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
-	ASSERT_STATE(st, AXVCPU_STATE_READY);
+	run_immediate_exit(_metadata, &self->env, &st);
 	ASSERT_EQ(0, st.bound_cpu);
 	ASSERT_TRANSITIONS(st, 0, 1, 1, 2, 1, 0);
 	ASSERT_EQ((__u32)KVM_EXIT_INTR, st.last_exit_reason);
@@ -1163,6 +1116,19 @@ TEST_F(vcpu, run_without_guest_entry_fails_eopnotsupp)
 
 /* --- failed hardware steps (fail_step) -> INVALID ----------------------- */
 
+/*
+ * After the armed step failed: the failure is used up and the vCPU is
+ * INVALID and unbound; its state in @st.
+ */
+static void check_step_failed(struct __test_metadata *_metadata, int fd,
+			      struct axvcpu_state *st)
+{
+	check_fail_step_unset(_metadata);
+	ASSERT_EQ(0, axvcpu_get_state(fd, st));
+	ASSERT_STATE(*st, AXVCPU_STATE_INVALID);
+	ASSERT_EQ(-1, st->bound_cpu);
+}
+
 TEST_F(vcpu, fail_step_setup)
 {
 	int fd = self->env.vcpu_fd;
@@ -1170,11 +1136,7 @@ TEST_F(vcpu, fail_step_setup)
 
 	ASSERT_EQ(0, param_write("fail_step", "setup"));
 	ASSERT_EQ(-EIO, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
-	check_fail_step_unset(_metadata);
-
-	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
-	ASSERT_STATE(st, AXVCPU_STATE_INVALID);
-	ASSERT_EQ(-1, st.bound_cpu);
+	check_step_failed(_metadata, fd, &st);
 	ASSERT_TRANSITIONS(st, 1, 1, 0, 0, 0, 0);
 }
 
@@ -1186,11 +1148,7 @@ TEST_F(vcpu, fail_step_bind)
 	drive_to(_metadata, fd, AXVCPU_STATE_FREE);
 	ASSERT_EQ(0, param_write("fail_step", "bind"));
 	ASSERT_EQ(-EIO, axvcpu_bind(fd, 0, 0));
-	check_fail_step_unset(_metadata);
-
-	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
-	ASSERT_STATE(st, AXVCPU_STATE_INVALID);
-	ASSERT_EQ(-1, st.bound_cpu);
+	check_step_failed(_metadata, fd, &st);
 	ASSERT_TRANSITIONS(st, 1, 1, 1, 0, 0, 0);
 }
 
@@ -1202,11 +1160,7 @@ TEST_F(vcpu, fail_step_unbind)
 	drive_to(_metadata, fd, AXVCPU_STATE_READY);
 	ASSERT_EQ(0, param_write("fail_step", "unbind"));
 	ASSERT_EQ(-EIO, axvcpu_unbind(fd));
-	check_fail_step_unset(_metadata);
-
-	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
-	ASSERT_STATE(st, AXVCPU_STATE_INVALID);
-	ASSERT_EQ(-1, st.bound_cpu);
+	check_step_failed(_metadata, fd, &st);
 	ASSERT_TRANSITIONS(st, 1, 1, 1, 1, 0, 0);
 }
 
@@ -1219,11 +1173,7 @@ TEST_F(vcpu, fail_step_run)
 	ASSERT_EQ(0, param_write("fail_step", "run"));
 	self->env.run->immediate_exit = 0;
 	ASSERT_EQ(-EIO, vcpu_run(fd));
-	check_fail_step_unset(_metadata);
-
-	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
-	ASSERT_STATE(st, AXVCPU_STATE_INVALID);
-	ASSERT_EQ(-1, st.bound_cpu);
+	check_step_failed(_metadata, fd, &st);
 	ASSERT_EQ(1ULL, st.transitions[AXVCPU_STATE_INVALID]);
 }
 
@@ -1235,11 +1185,7 @@ TEST_F(vcpu, fail_step_reset)
 	drive_to(_metadata, fd, AXVCPU_STATE_INVALID);
 	ASSERT_EQ(0, param_write("fail_step", "reset"));
 	ASSERT_EQ(-EIO, axvcpu_reset(fd));
-	check_fail_step_unset(_metadata);
-
-	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
-	ASSERT_STATE(st, AXVCPU_STATE_INVALID);
-	ASSERT_EQ(-1, st.bound_cpu);
+	check_step_failed(_metadata, fd, &st);
 	ASSERT_EQ(1ULL, st.transitions[AXVCPU_STATE_CREATED]);
 
 	/* The failure was used up: the next RESET works. */
@@ -1426,9 +1372,7 @@ TEST_F(stall, get_state_while_running)
 	struct axvcpu_state st;
 	long long t0, t1;
 
-	ASSERT_EQ(0, set_stall_ms(STALL_MS));
-	ASSERT_EQ(0, run_thread_start(&self->a, fd));
-	ASSERT_EQ(0, wait_for_state(fd, AXVCPU_STATE_RUNNING, PROMPT_MS));
+	start_stalled_run(_metadata, &self->a, fd, STALL_MS);
 
 	t0 = now_ms();
 	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
@@ -1457,9 +1401,7 @@ TEST_F(stall, requests_refused_while_running)
 	size_t i;
 	int ret;
 
-	ASSERT_EQ(0, set_stall_ms(STALL_MS));
-	ASSERT_EQ(0, run_thread_start(&self->a, fd));
-	ASSERT_EQ(0, wait_for_state(fd, AXVCPU_STATE_RUNNING, PROMPT_MS));
+	start_stalled_run(_metadata, &self->a, fd, STALL_MS);
 
 	/* None of them waits for the vCPU mutex that RUN holds. */
 	for (i = 0; i < ARRAY_SIZE(reqs); i++) {
@@ -1489,9 +1431,7 @@ TEST_F(stall, second_run_waits)
 	int fd = self->env.vcpu_fd;
 	struct axvcpu_state st;
 
-	ASSERT_EQ(0, set_stall_ms(SHORT_STALL_MS));
-	ASSERT_EQ(0, run_thread_start(&self->a, fd));
-	ASSERT_EQ(0, wait_for_state(fd, AXVCPU_STATE_RUNNING, PROMPT_MS));
+	start_stalled_run(_metadata, &self->a, fd, SHORT_STALL_MS);
 	ASSERT_EQ(0, run_thread_start(&self->b, fd));
 	sleep_ms(300);
 	ASSERT_FALSE(run_thread_done(&self->b));
@@ -1513,9 +1453,7 @@ TEST_F(stall, signal_interrupts_run)
 	int fd = self->env.vcpu_fd;
 	struct axvcpu_state st;
 
-	ASSERT_EQ(0, set_stall_ms(SIGNAL_STALL_MS));
-	ASSERT_EQ(0, run_thread_start(&self->a, fd));
-	ASSERT_EQ(0, wait_for_state(fd, AXVCPU_STATE_RUNNING, PROMPT_MS));
+	start_stalled_run(_metadata, &self->a, fd, SIGNAL_STALL_MS);
 	sleep_ms(100);
 	ASSERT_EQ(0, pthread_kill(self->a.tid, SIGUSR1));
 
@@ -1706,82 +1644,11 @@ FIXTURE_TEARDOWN(cycles)
  */
 TEST_F_TIMEOUT(cycles, create_destroy, 300)
 {
-	size_t page = page_size();
-	int fds_before, cycle, i;
-	char *mem;
-
-	mem = mem_alloc(4);
-	ASSERT_NE(NULL, mem);
-	fds_before = count_open_fds();
-	ASSERT_LT(0, fds_before);
-
-	for (cycle = 0; cycle < CYCLES; cycle++) {
-		struct kvm_run *run[CYCLE_VCPUS];
-		int vcpu[CYCLE_VCPUS];
-		int sys, vm, size;
-
-		sys = open_dev(axvcpu_dev_path());
-		ASSERT_LE(0, sys);
-		vm = create_vm(sys);
-		ASSERT_LE(0, vm) TH_LOG("cycle %d", cycle);
-		size = vcpu_mmap_size(sys);
-		ASSERT_LT(0, size);
-		for (i = 0; i < CYCLE_VCPUS; i++) {
-			vcpu[i] = create_vcpu(vm, i);
-			ASSERT_LE(0, vcpu[i]) TH_LOG("cycle %d", cycle);
-			run[i] = map_run(vcpu[i], size);
-			ASSERT_NE(NULL, run[i]);
-		}
-		ASSERT_EQ(0, set_region(vm, 0, 0, 0, 4 * page, mem));
-		ASSERT_EQ(0, axvcpu_setup(vcpu[cycle % CYCLE_VCPUS],
-					  AXVCPU_HALT_EXIT, 0, 0));
-		ASSERT_EQ(0, axvcpu_bind(vcpu[cycle % CYCLE_VCPUS],
-					 AXVCPU_CPU_ANY, 0));
-		run[0]->immediate_exit = 1;
-		ASSERT_EQ(-EINTR, vcpu_run(vcpu[0]));
-
-		switch (cycle % 4) {
-		case 0:		/* vCPUs, mappings, VM, system */
-			for (i = 0; i < CYCLE_VCPUS; i++) {
-				close(vcpu[i]);
-				munmap(run[i], size);
-			}
-			close(vm);
-			close(sys);
-			break;
-		case 1:		/* system, VM, then vCPUs backwards */
-			close(sys);
-			close(vm);
-			for (i = CYCLE_VCPUS - 1; i >= 0; i--) {
-				close(vcpu[i]);
-				munmap(run[i], size);
-			}
-			break;
-		case 2:		/* mappings first, VM last */
-			for (i = 0; i < CYCLE_VCPUS; i++)
-				munmap(run[i], size);
-			close(sys);
-			for (i = 0; i < CYCLE_VCPUS; i++)
-				close(vcpu[i]);
-			close(vm);
-			break;
-		default:	/* fds, then the mappings keep it alive */
-			close(vm);
-			for (i = 0; i < CYCLE_VCPUS; i++)
-				close(vcpu[i]);
-			close(sys);
-			for (i = 0; i < CYCLE_VCPUS; i++)
-				munmap(run[i], size);
-			break;
-		}
-	}
-
-	ASSERT_EQ(fds_before, count_open_fds());
+	check_vm_cycles(_metadata, CYCLES, VM_CYCLE_BIND_ONE);
 	ASSERT_STATUS("vms", 0);
 	ASSERT_STATUS("vcpus", 0);
 	ASSERT_STATUS("hardware_users", 0);
 	ASSERT_STATUS("pinned_pages", 0);
-	mem_free(mem, 4);
 }
 
 /* ======================================================================
@@ -1841,6 +1708,14 @@ static void reload(struct __test_metadata *_metadata, const char *params)
 	ASSERT_EQ(0, module_load(axvcpu_ko_path(), params));
 	ASSERT_TRUE(module_is_loaded());
 	ASSERT_EQ(0, wait_for_dev(axvcpu_dev_path(), 5000));
+}
+
+/* Reload with strict_transitions=1; then a VM and vCPU 0 in @e. */
+static void reload_strict(struct __test_metadata *_metadata,
+			  struct vcpu_env *e)
+{
+	reload(_metadata, "strict_transitions=1");
+	env_open(_metadata, e);
 }
 
 /*
@@ -1935,8 +1810,7 @@ TEST_F(reload, strict_illegal_request_invalidates)
 
 	if (!ko_readable())
 		SKIP(return, KO_MISSING, axvcpu_ko_path());
-	reload(_metadata, "strict_transitions=1");
-	env_open(_metadata, &self->env);
+	reload_strict(_metadata, &self->env);
 	fd = self->env.vcpu_fd;
 
 	ASSERT_EQ(-EBADFD, axvcpu_bind(fd, AXVCPU_CPU_ANY, 0));
@@ -1968,8 +1842,7 @@ TEST_F(reload, strict_argument_error_keeps_state)
 
 	if (!ko_readable())
 		SKIP(return, KO_MISSING, axvcpu_ko_path());
-	reload(_metadata, "strict_transitions=1");
-	env_open(_metadata, &self->env);
+	reload_strict(_metadata, &self->env);
 	fd = self->env.vcpu_fd;
 
 	/* Bad arguments are not illegal transitions. */
@@ -1992,14 +1865,11 @@ TEST_F(reload, strict_bind_during_run_invalidates)
 
 	if (!ko_readable())
 		SKIP(return, KO_MISSING, axvcpu_ko_path());
-	reload(_metadata, "strict_transitions=1");
-	env_open(_metadata, &self->env);
+	reload_strict(_metadata, &self->env);
 	fd = self->env.vcpu_fd;
 	drive_to(_metadata, fd, AXVCPU_STATE_READY);
 
-	ASSERT_EQ(0, set_stall_ms(SHORT_STALL_MS));
-	ASSERT_EQ(0, run_thread_start(&self->a, fd));
-	ASSERT_EQ(0, wait_for_state(fd, AXVCPU_STATE_RUNNING, PROMPT_MS));
+	start_stalled_run(_metadata, &self->a, fd, SHORT_STALL_MS);
 	t0 = now_ms();
 	ASSERT_EQ(-EBADFD, axvcpu_bind(fd, AXVCPU_CPU_ANY, 0));
 	t1 = now_ms();

@@ -179,6 +179,153 @@ const char *state_name(__u32 state)
 	return state < AXVCPU_NR_STATES ? names[state] : "(out of range)";
 }
 
+/* What one vm_cycle() made; -1 and NULL for what it has not (yet). */
+struct cycle_vm {
+	int sys;
+	int vm;
+	int size;
+	int vcpu[VM_CYCLE_VCPUS];
+	struct kvm_run *run[VM_CYCLE_VCPUS];
+};
+
+static void cycle_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static void cycle_unmap(struct cycle_vm *c, int i)
+{
+	if (c->run[i])
+		munmap(c->run[i], c->size);
+}
+
+/* Close and unmap everything, in the order @order (0 to 3) names. */
+static void cycle_destroy(struct cycle_vm *c, int order)
+{
+	int i;
+
+	switch (order) {
+	case 0:		/* vCPUs, mappings, VM, system */
+		for (i = 0; i < VM_CYCLE_VCPUS; i++) {
+			cycle_close(c->vcpu[i]);
+			cycle_unmap(c, i);
+		}
+		cycle_close(c->vm);
+		cycle_close(c->sys);
+		break;
+	case 1:		/* system, VM, then vCPUs backwards */
+		cycle_close(c->sys);
+		cycle_close(c->vm);
+		for (i = VM_CYCLE_VCPUS - 1; i >= 0; i--) {
+			cycle_close(c->vcpu[i]);
+			cycle_unmap(c, i);
+		}
+		break;
+	case 2:		/* mappings first, VM last */
+		for (i = 0; i < VM_CYCLE_VCPUS; i++)
+			cycle_unmap(c, i);
+		cycle_close(c->sys);
+		for (i = 0; i < VM_CYCLE_VCPUS; i++)
+			cycle_close(c->vcpu[i]);
+		cycle_close(c->vm);
+		break;
+	default:	/* fds, then the mappings keep it alive */
+		cycle_close(c->vm);
+		for (i = 0; i < VM_CYCLE_VCPUS; i++)
+			cycle_close(c->vcpu[i]);
+		cycle_close(c->sys);
+		for (i = 0; i < VM_CYCLE_VCPUS; i++)
+			cycle_unmap(c, i);
+		break;
+	}
+}
+
+/* Make one cycle's VM and run it: 0 or -errno, naming the step. */
+static int cycle_create(struct cycle_vm *c, int cycle, void *mem,
+			unsigned int flags, const char **step)
+{
+	int bound = cycle % VM_CYCLE_VCPUS;
+	int ret, i;
+
+	*step = "open";
+	c->sys = open_dev(axvcpu_dev_path());
+	if (c->sys < 0)
+		return c->sys;
+	*step = "KVM_CREATE_VM";
+	c->vm = create_vm(c->sys);
+	if (c->vm < 0)
+		return c->vm;
+	*step = "KVM_GET_VCPU_MMAP_SIZE";
+	c->size = vcpu_mmap_size(c->sys);
+	if (c->size <= 0)
+		return c->size ? c->size : -EPROTO;
+	for (i = 0; i < VM_CYCLE_VCPUS; i++) {
+		*step = "KVM_CREATE_VCPU";
+		c->vcpu[i] = create_vcpu(c->vm, i);
+		if (c->vcpu[i] < 0)
+			return c->vcpu[i];
+		*step = "mmap of kvm_run";
+		c->run[i] = map_run(c->vcpu[i], c->size);
+		if (!c->run[i])
+			return -errno;
+	}
+	*step = "KVM_SET_USER_MEMORY_REGION";
+	ret = set_region(c->vm, 0, 0, 0, VM_CYCLE_PAGES * page_size(), mem);
+	if (ret)
+		return ret;
+	if (flags & VM_CYCLE_BIND_ONE) {
+		*step = "AXVCPU_SETUP";
+		ret = axvcpu_setup(c->vcpu[bound], AXVCPU_HALT_EXIT, 0, 0);
+		if (ret)
+			return ret;
+		*step = "AXVCPU_BIND";
+		ret = axvcpu_bind(c->vcpu[bound], AXVCPU_CPU_ANY, 0);
+		if (ret)
+			return ret;
+	}
+	*step = "KVM_RUN with immediate_exit";
+	c->run[0]->immediate_exit = 1;
+	ret = vcpu_run(c->vcpu[0]);
+	if (ret != -EINTR)
+		return ret ? ret : -EPROTO;
+	*step = NULL;
+	return 0;
+}
+
+static int vm_cycle(int cycle, void *mem, unsigned int flags,
+		    const char **step)
+{
+	struct cycle_vm c = { .sys = -1, .vm = -1 };
+	int ret, i;
+
+	for (i = 0; i < VM_CYCLE_VCPUS; i++)
+		c.vcpu[i] = -1;
+	ret = cycle_create(&c, cycle, mem, flags, step);
+	/* A failed cycle is taken down in the first order. */
+	cycle_destroy(&c, ret ? 0 : cycle % 4);
+	return ret;
+}
+
+int vm_cycles(int nr, unsigned int flags, int *cycle, const char **step)
+{
+	void *mem;
+	int ret = 0;
+
+	*cycle = 0;
+	*step = "guest memory";
+	mem = mem_alloc(VM_CYCLE_PAGES);
+	if (!mem)
+		return -ENOMEM;
+	for (*cycle = 0; *cycle < nr; (*cycle)++) {
+		ret = vm_cycle(*cycle, mem, flags, step);
+		if (ret)
+			break;
+	}
+	mem_free(mem, VM_CYCLE_PAGES);
+	return ret;
+}
+
 size_t page_size(void)
 {
 	return (size_t)sysconf(_SC_PAGESIZE);

@@ -60,6 +60,25 @@ int axvcpu_unbind(int vcpu_fd);
 int axvcpu_reset(int vcpu_fd);
 const char *state_name(__u32 state);
 
+/*
+ * Create and destroy a VM on $AXVCPU_DEV @nr times.  Each cycle opens the
+ * device, creates a VM with VM_CYCLE_VCPUS vCPUs, maps their kvm_run pages,
+ * sets slot 0 to VM_CYCLE_PAGES pages of memory (the same for every cycle),
+ * with VM_CYCLE_BIND_ONE also AXVCPU_SETUPs and AXVCPU_BINDs (any CPU) vCPU
+ * cycle % VM_CYCLE_VCPUS, runs vCPU 0 with immediate_exit (KVM_RUN must
+ * fail with EINTR), then closes and unmaps it all in one of four orders,
+ * by cycle % 4.
+ *
+ * Returns 0, or -errno at the first failure, with *@cycle the cycle and
+ * *@step the step that failed (-EPROTO when KVM_RUN did not fail at all);
+ * what that cycle had made is closed.
+ */
+#define VM_CYCLE_VCPUS		4
+#define VM_CYCLE_PAGES		4
+#define VM_CYCLE_BIND_ONE	(1U << 0)	/* axvcpu only */
+
+int vm_cycles(int nr, unsigned int flags, int *cycle, const char **step);
+
 /* Memory. */
 size_t page_size(void);
 void *mem_alloc(size_t npages);		/* anonymous, populated; NULL on failure */

@@ -14,11 +14,10 @@
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
-#include "axvcpu_util.h"
+#include "axvcpu_harness.h"
 
 #define MEM_PAGES	64
 #define CYCLES		100
-#define CYCLE_VCPUS	4
 
 FIXTURE(kvm) {
 	int sys_fd;
@@ -34,12 +33,7 @@ FIXTURE_SETUP(kvm)
 	self->page = page_size();
 	self->mem = NULL;
 
-	self->sys_fd = open_dev(axvcpu_dev_path());
-	ASSERT_LE(0, self->sys_fd)
-		TH_LOG("open %s: %s", axvcpu_dev_path(), strerror(-self->sys_fd));
-	self->vm_fd = create_vm(self->sys_fd);
-	ASSERT_LE(0, self->vm_fd)
-		TH_LOG("KVM_CREATE_VM: %s", strerror(-self->vm_fd));
+	open_vm(_metadata, &self->sys_fd, &self->vm_fd);
 	self->mem = mem_alloc(MEM_PAGES);
 	ASSERT_NE(NULL, self->mem);
 }
@@ -431,35 +425,12 @@ TEST_F(kvm, immediate_exit)
 	ASSERT_EQ(0, close(fd));
 }
 
-/* A VM with one vCPU and its mapping, made outside the fixture. */
-struct vm_set {
-	int sys_fd;
-	int vm_fd;
-	int vcpu_fd;
-	int size;
-	struct kvm_run *run;
-};
-
-static void make_vm_set(struct __test_metadata *_metadata, struct vm_set *s)
-{
-	s->sys_fd = open_dev(axvcpu_dev_path());
-	ASSERT_LE(0, s->sys_fd);
-	s->vm_fd = create_vm(s->sys_fd);
-	ASSERT_LE(0, s->vm_fd);
-	s->vcpu_fd = create_vcpu(s->vm_fd, 0);
-	ASSERT_LE(0, s->vcpu_fd);
-	s->size = vcpu_mmap_size(s->sys_fd);
-	ASSERT_LT(0, s->size);
-	s->run = map_run(s->vcpu_fd, s->size);
-	ASSERT_NE(NULL, s->run);
-}
-
 /* A fresh VM with a running vCPU can still be made. */
 static void check_new_vm_works(struct __test_metadata *_metadata)
 {
-	struct vm_set s;
+	struct vcpu_env s;
 
-	make_vm_set(_metadata, &s);
+	env_open(_metadata, &s);
 	s.run->immediate_exit = 1;
 	ASSERT_EQ(-EINTR, vcpu_run(s.vcpu_fd));
 	ASSERT_EQ(0, munmap(s.run, s.size));
@@ -470,9 +441,9 @@ static void check_new_vm_works(struct __test_metadata *_metadata)
 
 TEST(close_vm_before_vcpu)
 {
-	struct vm_set s;
+	struct vcpu_env s;
 
-	make_vm_set(_metadata, &s);
+	env_open(_metadata, &s);
 	ASSERT_EQ(0, close(s.vm_fd));
 	ASSERT_EQ(0, close(s.sys_fd));
 
@@ -487,10 +458,10 @@ TEST(close_vm_before_vcpu)
 
 TEST(close_vcpu_before_vm)
 {
-	struct vm_set s;
+	struct vcpu_env s;
 	int fd;
 
-	make_vm_set(_metadata, &s);
+	env_open(_metadata, &s);
 	ASSERT_EQ(0, munmap(s.run, s.size));
 	ASSERT_EQ(0, close(s.vcpu_fd));
 
@@ -506,9 +477,9 @@ TEST(close_vcpu_before_vm)
 
 TEST(run_mapping_outlives_fds)
 {
-	struct vm_set s;
+	struct vcpu_env s;
 
-	make_vm_set(_metadata, &s);
+	env_open(_metadata, &s);
 	s.run->immediate_exit = 1;
 	ASSERT_EQ(-EINTR, vcpu_run(s.vcpu_fd));
 	s.run->exit_reason = 0x5a5a;
@@ -545,74 +516,7 @@ FIXTURE_TEARDOWN(cycles)
  */
 TEST_F_TIMEOUT(cycles, create_destroy, 300)
 {
-	size_t page = page_size();
-	int fds_before, cycle, i;
-	char *mem;
-
-	mem = mem_alloc(4);
-	ASSERT_NE(NULL, mem);
-	fds_before = count_open_fds();
-	ASSERT_LT(0, fds_before);
-
-	for (cycle = 0; cycle < CYCLES; cycle++) {
-		struct kvm_run *run[CYCLE_VCPUS];
-		int vcpu[CYCLE_VCPUS];
-		int sys, vm, size;
-
-		sys = open_dev(axvcpu_dev_path());
-		ASSERT_LE(0, sys);
-		vm = create_vm(sys);
-		ASSERT_LE(0, vm) TH_LOG("cycle %d", cycle);
-		size = vcpu_mmap_size(sys);
-		ASSERT_LT(0, size);
-		for (i = 0; i < CYCLE_VCPUS; i++) {
-			vcpu[i] = create_vcpu(vm, i);
-			ASSERT_LE(0, vcpu[i]) TH_LOG("cycle %d", cycle);
-			run[i] = map_run(vcpu[i], size);
-			ASSERT_NE(NULL, run[i]);
-		}
-		ASSERT_EQ(0, set_region(vm, 0, 0, 0, 4 * page, mem));
-		run[0]->immediate_exit = 1;
-		ASSERT_EQ(-EINTR, vcpu_run(vcpu[0]));
-
-		switch (cycle % 4) {
-		case 0:		/* vCPUs, mappings, VM, system */
-			for (i = 0; i < CYCLE_VCPUS; i++) {
-				close(vcpu[i]);
-				munmap(run[i], size);
-			}
-			close(vm);
-			close(sys);
-			break;
-		case 1:		/* system, VM, then vCPUs backwards */
-			close(sys);
-			close(vm);
-			for (i = CYCLE_VCPUS - 1; i >= 0; i--) {
-				close(vcpu[i]);
-				munmap(run[i], size);
-			}
-			break;
-		case 2:		/* mappings first, VM last */
-			for (i = 0; i < CYCLE_VCPUS; i++)
-				munmap(run[i], size);
-			close(sys);
-			for (i = 0; i < CYCLE_VCPUS; i++)
-				close(vcpu[i]);
-			close(vm);
-			break;
-		default:	/* fds, then the mappings keep it alive */
-			close(vm);
-			for (i = 0; i < CYCLE_VCPUS; i++)
-				close(vcpu[i]);
-			close(sys);
-			for (i = 0; i < CYCLE_VCPUS; i++)
-				munmap(run[i], size);
-			break;
-		}
-	}
-
-	ASSERT_EQ(fds_before, count_open_fds());
-	mem_free(mem, 4);
+	check_vm_cycles(_metadata, CYCLES, 0);
 }
 
 TEST_HARNESS_MAIN
