@@ -11,6 +11,7 @@
 #include <linux/kvm.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
 #include <linux/axvcpu.h>
 
@@ -60,6 +61,7 @@ enum axvcpu_step {
 
 /* vcpu->requests bits, set from any thread. */
 #define AXVCPU_REQ_INVALIDATE	0	/* strict mode: refused while running */
+#define AXVCPU_REQ_KICK		1	/* wake from BLOCKED */
 
 struct axvcpu_vcpu {
 	struct axvcpu_vm *vm;
@@ -77,16 +79,28 @@ struct axvcpu_vcpu {
 	atomic64_t refused;
 
 	unsigned long requests;
+	/* Injected from any thread; the backend delivers them. */
+	DECLARE_BITMAP(irq_pending, AXVCPU_NR_IRQS);
+	int guest_cpu;			/* in guest mode there, or -1 */
+	wait_queue_head_t wq;		/* BLOCKED sleeps here */
 	struct page *run_pages[AXVCPU_RUN_PAGES_MAX];
 	struct kvm_run *run;
 	void *arch;
 };
 
+/* What vcpu_handle_exit() asks of the run loop. */
+#define AXVCPU_EXIT_USER	0	/* kvm_run is filled: to userspace */
+#define AXVCPU_EXIT_CONTINUE	1	/* handled: enter again */
+#define AXVCPU_EXIT_FAILED	2	/* kvm_run is filled, the vCPU is INVALID */
+#define AXVCPU_EXIT_HALT	3	/* halted: BLOCK until woken */
+
 /*
  * The backend.  vcpu_setup/bind/unbind/run/reset are called through
  * axvcpu_arch_step() with preemption off, on the vCPU's CPU, with the
- * this_cpu current vCPU set.  A NULL step has nothing to do, except
- * vcpu_run: without it the backend cannot enter guests.
+ * this_cpu current vCPU set; vcpu_run also with interrupts off.  A NULL
+ * step has nothing to do, except vcpu_run: without it the backend cannot
+ * enter guests.  vcpu_handle_exit, vcpu_run_begin/end and vcpu_ioctl run
+ * with the vCPU mutex held and preemption on.
  */
 struct axvcpu_arch_ops {
 	const char *name;
@@ -105,6 +119,13 @@ struct axvcpu_arch_ops {
 	int (*vcpu_unbind)(struct axvcpu_vcpu *vcpu);
 	int (*vcpu_run)(struct axvcpu_vcpu *vcpu);
 	int (*vcpu_reset)(struct axvcpu_vcpu *vcpu);
+	int (*vcpu_handle_exit)(struct axvcpu_vcpu *vcpu);
+	void (*vcpu_run_begin)(struct axvcpu_vcpu *vcpu);
+	void (*vcpu_run_end)(struct axvcpu_vcpu *vcpu);
+	long (*vcpu_ioctl)(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
+			   void __user *argp);
+	long (*vm_ioctl)(struct axvcpu_vm *vm, unsigned int ioctl,
+			 void __user *argp);
 	int (*check_extension)(long cap);
 	void (*exit)(void);		/* free what probe allocated */
 };
@@ -138,7 +159,9 @@ int axvcpu_vcpu_release_cpu(struct axvcpu_vcpu *vcpu);
 long axvcpu_vcpu_state_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 			     void __user *argp);
 long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu);
-bool axvcpu_vcpu_usable(struct axvcpu_vcpu *vcpu);
-int axvcpu_fault_params_init(void);
+void axvcpu_vcpu_inject(struct axvcpu_vcpu *vcpu, unsigned int vector);
+void axvcpu_vm_sync_guests(struct axvcpu_vm *vm);
+long axvcpu_vcpu_arch_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
+			    void __user *argp);
 
 #endif /* AXVCPU_HOST_H */

@@ -98,14 +98,11 @@ static long axvcpu_vcpu_ioctl(struct file *file, unsigned int ioctl,
 	if (vcpu->vm->mm != current->mm)
 		return -EIO;
 
-	switch (ioctl) {
-	case KVM_RUN:
-		if (arg)
-			return -EINVAL;
-		return axvcpu_vcpu_run(vcpu);
-	default:
+	if (ioctl == KVM_RUN)
+		return arg ? -EINVAL : axvcpu_vcpu_run(vcpu);
+	if (_IOC_TYPE(ioctl) == AXVCPU_IO)
 		return axvcpu_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
-	}
+	return axvcpu_vcpu_arch_ioctl(vcpu, ioctl, (void __user *)arg);
 }
 
 static const struct file_operations axvcpu_vcpu_fops = {
@@ -330,7 +327,8 @@ static long axvcpu_vm_ioctl(struct file *file, unsigned int ioctl,
 	case KVM_CHECK_EXTENSION:
 		return axvcpu_check_extension(arg);
 	default:
-		return -ENOTTY;
+		return axvcpu_arch->vm_ioctl ?
+		       axvcpu_arch->vm_ioctl(vm, ioctl, argp) : -ENOTTY;
 	}
 }
 

@@ -68,4 +68,15 @@ static inline void axvcpu_emergency_unregister(void (*cb)(void)) { }
 #define axvcpu_unregister_syscore(s)	unregister_syscore_ops(s)
 #endif
 
+/*
+ * KVM_EXIT_HYPERCALL: newer kernels turned the longmode word into flags,
+ * whose first bit keeps the meaning.
+ */
+#ifdef KVM_EXIT_HYPERCALL_LONG_MODE
+#define axvcpu_hypercall_longmode(run, lm)				\
+	((run)->hypercall.flags = (lm) ? KVM_EXIT_HYPERCALL_LONG_MODE : 0)
+#else
+#define axvcpu_hypercall_longmode(run, lm)	((run)->hypercall.longmode = (lm))
+#endif
+
 #endif /* AXVCPU_COMPAT_H */

@@ -67,10 +67,18 @@ out_unpin:
 	return r;
 }
 
+/* Unmap from stage-2; no vCPU may use the old mapping once this returns. */
+static void axvcpu_unmap_slot(struct axvcpu_vm *vm, struct axvcpu_memslot *slot)
+{
+	if (axvcpu_arch->unmap) {
+		axvcpu_arch->unmap(vm, slot);
+		axvcpu_vm_sync_guests(vm);
+	}
+}
+
 static void axvcpu_free_slot(struct axvcpu_vm *vm, struct axvcpu_memslot *slot)
 {
-	if (axvcpu_arch->unmap)
-		axvcpu_arch->unmap(vm, slot);
+	axvcpu_unmap_slot(vm, slot);
 	unpin_user_pages(slot->pages, slot->npages);
 	atomic_long_sub(slot->npages, &axvcpu_nr_pinned);
 	account_locked_vm(vm->mm, slot->npages, false);
@@ -140,8 +148,7 @@ static int axvcpu_move_slot(struct axvcpu_vm *vm, struct axvcpu_memslot *slot,
 
 	if (axvcpu_slot_overlaps(vm, gpa, slot->size, slot))
 		return -EEXIST;
-	if (axvcpu_arch->unmap)
-		axvcpu_arch->unmap(vm, slot);
+	axvcpu_unmap_slot(vm, slot);
 	slot->gpa = gpa;
 	if (!axvcpu_arch->map)
 		return 0;

@@ -142,6 +142,8 @@ static void axvcpu_transition(struct axvcpu_vcpu *vcpu, u32 to)
 
 void axvcpu_vcpu_init_state(struct axvcpu_vcpu *vcpu)
 {
+	init_waitqueue_head(&vcpu->wq);
+	vcpu->guest_cpu = -1;
 	vcpu->state = AXVCPU_STATE_CREATED;
 	vcpu->transitions[AXVCPU_STATE_CREATED] = 1;
 	vcpu->bound_cpu = -1;
@@ -394,6 +396,78 @@ static int axvcpu_lock_for_request(struct axvcpu_vcpu *vcpu)
 	return mutex_lock_killable(&vcpu->mutex);
 }
 
+static void axvcpu_kick_ipi(void *unused)
+{
+	/* The interrupt itself made the guest exit. */
+}
+
+/*
+ * Make the vCPU notice what was just queued: wake it if BLOCKED, and if it
+ * is in guest mode on another CPU, interrupt that CPU.  Pairs with the
+ * barrier in axvcpu_enter(): either the vCPU sees the request before it
+ * enters, or we see it in guest mode.
+ */
+static void axvcpu_kick(struct axvcpu_vcpu *vcpu)
+{
+	int cpu;
+
+	set_bit(AXVCPU_REQ_KICK, &vcpu->requests);
+	/* The request before the look at guest_cpu. */
+	smp_mb__after_atomic();
+	wake_up_interruptible(&vcpu->wq);
+	cpu = READ_ONCE(vcpu->guest_cpu);
+	if (cpu >= 0 && cpu != raw_smp_processor_id())
+		smp_call_function_single(cpu, axvcpu_kick_ipi, NULL, 0);
+}
+
+/*
+ * Stage-2 mappings went: wait until every vCPU of the VM that may still
+ * use them from guest mode has left it once (the interrupt makes it exit,
+ * and the handler runs only after the exit).  Its next entry sees the
+ * change.  VM lock held.
+ */
+void axvcpu_vm_sync_guests(struct axvcpu_vm *vm)
+{
+	struct axvcpu_vcpu *vcpu;
+	unsigned long i;
+	int cpu;
+
+	/* The change before the look at guest_cpu; pairs with axvcpu_enter(). */
+	smp_mb();
+	xa_for_each(&vm->vcpus, i, vcpu) {
+		cpu = READ_ONCE(vcpu->guest_cpu);
+		if (cpu >= 0)
+			smp_call_function_single(cpu, axvcpu_kick_ipi, NULL, 1);
+	}
+}
+
+void axvcpu_vcpu_inject(struct axvcpu_vcpu *vcpu, unsigned int vector)
+{
+	set_bit(vector, vcpu->irq_pending);
+	axvcpu_kick(vcpu);
+}
+
+/* AXVCPU_INJECT and AXVCPU_KICK: any thread, no mutex. */
+static long axvcpu_nudge_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
+			       void __user *argp)
+{
+	struct axvcpu_irq irq;
+
+	if (ioctl == AXVCPU_INJECT) {
+		if (copy_from_user(&irq, argp, sizeof(irq)))
+			return -EFAULT;
+		if (irq.flags || irq.vector >= AXVCPU_NR_IRQS)
+			return -EINVAL;
+	}
+	if (READ_ONCE(vcpu->state) == AXVCPU_STATE_INVALID)
+		return -EBADFD;
+	if (ioctl == AXVCPU_INJECT)
+		axvcpu_vcpu_inject(vcpu, irq.vector);
+	else
+		axvcpu_kick(vcpu);
+	return 0;
+}
+
 static int axvcpu_check_setup(const struct axvcpu_setup *setup)
 {
 	if (setup->flags & ~AXVCPU_SETUP_ENTRY)
@@ -417,6 +491,9 @@ long axvcpu_vcpu_state_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 	case AXVCPU_GET_STATE:
 		axvcpu_get_state(vcpu, &st);
 		return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+	case AXVCPU_INJECT:
+	case AXVCPU_KICK:
+		return axvcpu_nudge_ioctl(vcpu, ioctl, argp);
 	case AXVCPU_SETUP:
 		if (copy_from_user(&setup, argp, sizeof(setup)))
 			return -EFAULT;
@@ -468,10 +545,23 @@ out_unlock:
 	return r;
 }
 
-/* May a KVM ioctl other than KVM_RUN touch this vCPU?  Mutex held. */
-bool axvcpu_vcpu_usable(struct axvcpu_vcpu *vcpu)
+/* KVM's other vCPU ioctls: the backend's, under the mutex, not in INVALID. */
+long axvcpu_vcpu_arch_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
+			    void __user *argp)
 {
-	return vcpu->state != AXVCPU_STATE_INVALID;
+	long r;
+
+	if (!axvcpu_arch->vcpu_ioctl)
+		return -ENOTTY;
+	r = mutex_lock_killable(&vcpu->mutex);
+	if (r)
+		return r;
+	if (vcpu->state == AXVCPU_STATE_INVALID)
+		r = -EBADFD;
+	else
+		r = axvcpu_arch->vcpu_ioctl(vcpu, ioctl, argp);
+	mutex_unlock(&vcpu->mutex);
+	return r;
 }
 
 static void axvcpu_exit_to_user(struct axvcpu_vcpu *vcpu, u32 reason)
@@ -489,10 +579,94 @@ static void axvcpu_test_stall(void)
 		msleep_interruptible(min(ms, AXVCPU_STALL_MS_MAX));
 }
 
-/* Enter the guest until an exit needs userspace.  RUNNING, mutex held. */
-static int axvcpu_run_loop(struct axvcpu_vcpu *vcpu)
+/*
+ * The thread runs on a CPU outside the vCPU's phys_cpu_set: confine it to
+ * the set (the caller sees its affinity change) and let the scheduler move
+ * it; the vCPU never enters guest mode outside the set.
+ */
+static int axvcpu_confine(struct axvcpu_vcpu *vcpu)
+{
+	int r;
+
+	r = set_cpus_allowed_ptr(current, vcpu->cpu_set);
+	if (r)
+		pr_warn_ratelimited("axvcpu: vm %u vcpu %u: cannot move the thread into phys_cpu_set (%d)\n",
+				    vcpu->vm->id, vcpu->vcpu_id, r);
+	return r;
+}
+
+/*
+ * The thread moved to another CPU of the set since the vCPU last ran:
+ * release the old CPU's context and bind here.  Preemption is off.
+ */
+static int axvcpu_move_here(struct axvcpu_vcpu *vcpu, int cpu)
+{
+	struct axvcpu_step_call c = { .vcpu = vcpu };
+	int r;
+
+	c.step = AXVCPU_STEP_UNBIND;
+	r = axvcpu_arch_step_here(&c);
+	if (r)
+		return r;
+	WRITE_ONCE(vcpu->bound_cpu, cpu);
+	c.step = AXVCPU_STEP_BIND;
+	return axvcpu_arch_step_here(&c);
+}
+
+/* Enter the guest once, here.  Preemption is off. */
+static int axvcpu_enter(struct axvcpu_vcpu *vcpu)
 {
 	struct axvcpu_step_call c = { .vcpu = vcpu, .step = AXVCPU_STEP_RUN };
+	int cpu = smp_processor_id(), r;
+
+	if (cpu != vcpu->bound_cpu) {
+		r = axvcpu_move_here(vcpu, cpu);
+		if (r)
+			return r;
+	}
+	local_irq_disable();
+	/* Kicks from now on interrupt this CPU; see axvcpu_kick(). */
+	WRITE_ONCE(vcpu->guest_cpu, cpu);
+	/* guest_cpu before the requests; pairs with axvcpu_kick(). */
+	smp_mb();
+	clear_bit(AXVCPU_REQ_KICK, &vcpu->requests);
+	r = axvcpu_arch_step_here(&c);
+	WRITE_ONCE(vcpu->guest_cpu, -1);
+	local_irq_enable();	/* host interrupts that exited the guest */
+	return r;
+}
+
+static bool axvcpu_should_wake(struct axvcpu_vcpu *vcpu)
+{
+	return test_bit(AXVCPU_REQ_KICK, &vcpu->requests) ||
+	       !bitmap_empty(vcpu->irq_pending, AXVCPU_NR_IRQS);
+}
+
+/*
+ * The guest halted with policy BLOCK: sleep as BLOCKED until an interrupt
+ * is injected, a kick or a signal.  With policy EXIT, userspace gets it.
+ */
+static int axvcpu_block(struct axvcpu_vcpu *vcpu)
+{
+	if (vcpu->halt_policy != AXVCPU_HALT_BLOCK) {
+		vcpu->run->exit_reason = KVM_EXIT_HLT;
+		return AXVCPU_EXIT_USER;
+	}
+	axvcpu_transition(vcpu, AXVCPU_STATE_BLOCKED);
+	wait_event_interruptible(vcpu->wq, axvcpu_should_wake(vcpu));
+	clear_bit(AXVCPU_REQ_KICK, &vcpu->requests);
+	axvcpu_transition(vcpu, AXVCPU_STATE_READY);
+	axvcpu_transition(vcpu, AXVCPU_STATE_RUNNING);
+	/* A signal: the loop's first check makes it KVM_EXIT_INTR. */
+	return AXVCPU_EXIT_CONTINUE;
+}
+
+/*
+ * Enter the guest until an exit needs userspace.  RUNNING, mutex held.
+ * Returns 0 (kvm_run filled), AXVCPU_EXIT_FAILED, or an error.
+ */
+static int axvcpu_run_loop(struct axvcpu_vcpu *vcpu)
+{
 	bool immediate_exit = axvcpu_run_immediate_exit(vcpu->run);
 	bool stalled = false;
 	int r;
@@ -510,10 +684,27 @@ static int axvcpu_run_loop(struct axvcpu_vcpu *vcpu)
 		cond_resched();
 
 		preempt_disable();
-		r = axvcpu_arch_step_here(&c);
+		if (!cpumask_test_cpu(smp_processor_id(), vcpu->cpu_set)) {
+			preempt_enable();
+			r = axvcpu_confine(vcpu);
+			if (r)
+				return r;
+			continue;
+		}
+		r = axvcpu_enter(vcpu);
 		preempt_enable();
-		if (r <= 0)
+		if (r)
 			return r;
+
+		r = axvcpu_arch->vcpu_handle_exit(vcpu);
+		if (r == AXVCPU_EXIT_HALT)
+			r = axvcpu_block(vcpu);
+		if (r != AXVCPU_EXIT_CONTINUE) {
+			if (r >= 0)
+				WRITE_ONCE(vcpu->last_exit_reason,
+					   vcpu->run->exit_reason);
+			return r;
+		}
 	}
 }
 
@@ -543,13 +734,23 @@ long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 
 	clear_bit(AXVCPU_REQ_INVALIDATE, &vcpu->requests);
 	axvcpu_transition(vcpu, AXVCPU_STATE_RUNNING);
+	if (axvcpu_arch->vcpu_run_begin)
+		axvcpu_arch->vcpu_run_begin(vcpu);
 	r = axvcpu_run_loop(vcpu);
-	if (test_and_clear_bit(AXVCPU_REQ_INVALIDATE, &vcpu->requests))
+	if (axvcpu_arch->vcpu_run_end)
+		axvcpu_arch->vcpu_run_end(vcpu);
+
+	if (test_and_clear_bit(AXVCPU_REQ_INVALIDATE, &vcpu->requests)) {
 		axvcpu_invalidate(vcpu);
-	else if (r < 0 && r != -EINTR && r != -EOPNOTSUPP)
+	} else if (r == AXVCPU_EXIT_FAILED) {
+		/* The hardware refused the guest: kvm_run says why. */
+		axvcpu_hw_failed(vcpu, AXVCPU_STEP_RUN, -EIO);
+		r = 0;
+	} else if (r < 0 && r != -EINTR && r != -EOPNOTSUPP) {
 		axvcpu_hw_failed(vcpu, AXVCPU_STEP_RUN, r);
-	else
+	} else {
 		axvcpu_transition(vcpu, AXVCPU_STATE_READY);
+	}
 out_unlock:
 	mutex_unlock(&vcpu->mutex);
 	return r;

@@ -1096,21 +1096,25 @@ TEST_F(vcpu, run_from_ready)
 }
 
 /*
- * The SVM backend cannot enter a guest yet: KVM_RUN without immediate_exit
- * goes READY -> RUNNING -> READY and fails with EOPNOTSUPP.  This is the
- * one test to change when guest entry lands.
+ * A guest with no memory at all: the first instruction fetch has nothing
+ * to fetch.  KVM_RUN enters the guest, which exits with an emulation
+ * failure (as KVM's), READY -> RUNNING -> READY.
  */
-TEST_F(vcpu, run_without_guest_entry_fails_eopnotsupp)
+TEST_F(vcpu, run_without_memory_is_emulation_failure)
 {
 	int fd = self->env.vcpu_fd;
 	struct axvcpu_state st;
 
 	drive_to(_metadata, fd, AXVCPU_STATE_READY);
 	self->env.run->immediate_exit = 0;
-	ASSERT_EQ(-EOPNOTSUPP, vcpu_run(fd));
+	ASSERT_EQ(0, vcpu_run(fd));
+	ASSERT_EQ(KVM_EXIT_INTERNAL_ERROR, self->env.run->exit_reason);
+	ASSERT_EQ(KVM_INTERNAL_ERROR_EMULATION,
+		  self->env.run->internal.suberror);
 
 	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
 	ASSERT_STATE(st, AXVCPU_STATE_READY);
+	ASSERT_EQ(KVM_EXIT_INTERNAL_ERROR, st.last_exit_reason);
 	ASSERT_TRANSITIONS(st, 0, 1, 1, 2, 1, 0);
 }
 
@@ -1355,6 +1359,8 @@ FIXTURE_SETUP(stall)
 	ASSERT_EQ(0, axvcpu_get_state(self->env.vcpu_fd, &st));
 	ASSERT_LE(0, st.bound_cpu);
 	self->bound_cpu = st.bound_cpu;
+	/* RUN binds the vCPU where its thread runs: keep it where it is. */
+	ASSERT_EQ(0, pin_to_cpu(st.bound_cpu));
 }
 
 FIXTURE_TEARDOWN(stall)

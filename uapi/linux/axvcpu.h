@@ -28,6 +28,9 @@
 #define AXVCPU_STATE_BLOCKED		5
 #define AXVCPU_NR_STATES		6
 
+/* Interrupt vectors AXVCPU_INJECT takes (x86). */
+#define AXVCPU_NR_IRQS			256
+
 /* Halt policies (struct axvcpu_setup.halt_policy). */
 #define AXVCPU_HALT_EXIT		0	/* KVM_EXIT_HLT to userspace */
 #define AXVCPU_HALT_BLOCK		1	/* sleep in the kernel as BLOCKED */
@@ -90,11 +93,24 @@ struct axvcpu_state {
 	__u64 reserved[7];
 };
 
+/*
+ * AXVCPU_INJECT, on a vCPU fd, from any thread: queue an interrupt (x86: a
+ * vector, delivered when the guest can take it, highest first) and wake
+ * the vCPU if BLOCKED or make it leave guest mode if RUNNING.
+ */
+struct axvcpu_irq {
+	__u32 vector;
+	__u32 flags;			/* must be 0 */
+};
+
 #define AXVCPU_CREATE_VCPU	_IOW(AXVCPU_IO, 0x80, struct axvcpu_create_vcpu)
 #define AXVCPU_SETUP		_IOW(AXVCPU_IO, 0x81, struct axvcpu_setup)
 #define AXVCPU_BIND		_IOW(AXVCPU_IO, 0x82, struct axvcpu_bind)
 #define AXVCPU_UNBIND		_IO(AXVCPU_IO, 0x83)
 #define AXVCPU_GET_STATE	_IOR(AXVCPU_IO, 0x84, struct axvcpu_state)
 #define AXVCPU_RESET		_IO(AXVCPU_IO, 0x85)
+#define AXVCPU_INJECT		_IOW(AXVCPU_IO, 0x86, struct axvcpu_irq)
+/* From any thread: wake a BLOCKED vCPU, make a RUNNING one leave guest mode. */
+#define AXVCPU_KICK		_IO(AXVCPU_IO, 0x87)
 
 #endif /* _UAPI_LINUX_AXVCPU_H */
