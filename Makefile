@@ -11,6 +11,9 @@
 #   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse
 #   make run		boot a QEMU guest and run tools/axvcpu-demo in it
 #			(AXVCPU_SHELL=1: and a shell after it)
+#   make bench		the cost of an exit on axvcpu beside KVM, under QEMU
+#			with -icount shift=0,sleep=off (guest time counts
+#			instructions: the same figures on every run)
 #   make deps		install the Debian packages all this needs (root)
 #
 # The module's objects are listed in Kbuild.  The test targets build their
@@ -63,7 +66,10 @@ lint:
 run:
 	@scripts/run.sh
 
+bench:
+	@scripts/bench-x86-svm.sh
+
 deps:
 	@scripts/deps.sh
 
-.PHONY: all modules clean check check-x86-svm lint run deps
+.PHONY: all modules clean check check-x86-svm lint run bench deps

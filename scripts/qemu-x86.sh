@@ -14,7 +14,8 @@
 #
 # Environment:
 #   AXVCPU_TIMEOUT	seconds before the guest is killed (default 600)
-#   AXVCPU_QEMU_ARGS	more QEMU arguments, e.g. "-smp 4"
+#   AXVCPU_SMP		CPUs of the guest (default 2)
+#   AXVCPU_QEMU_ARGS	more QEMU arguments, e.g. "-icount shift=0"
 #
 # Exits with QEMU's status; 124 (or 137) when the time limit killed it.
 
@@ -42,7 +43,7 @@ append="console=ttyS0 quiet panic=-1 softlockup_panic=1 hung_task_panic=1"
 append="$append idle=poll $*"
 
 # shellcheck disable=SC2086 # AXVCPU_QEMU_ARGS is a list of words
-set -- qemu-system-x86_64 -M q35 -accel tcg -cpu max -m 512 -smp 2 \
+set -- qemu-system-x86_64 -M q35 -accel tcg -cpu max -m 512 -smp "${AXVCPU_SMP:-2}" \
 	-display none -vga none -no-reboot -nic none \
 	-kernel "$vmlinuz" -initrd "$initrd" -append "$append" \
 	${AXVCPU_QEMU_ARGS:-}
