@@ -79,7 +79,9 @@ static void axvcpu_unmap_slot(struct axvcpu_vm *vm, struct axvcpu_memslot *slot)
 static void axvcpu_free_slot(struct axvcpu_vm *vm, struct axvcpu_memslot *slot)
 {
 	axvcpu_unmap_slot(vm, slot);
-	unpin_user_pages(slot->pages, slot->npages);
+	/* The guest may have written any page of a writable slot. */
+	unpin_user_pages_dirty_lock(slot->pages, slot->npages,
+				    !(slot->flags & KVM_MEM_READONLY));
 	atomic_long_sub(slot->npages, &axvcpu_nr_pinned);
 	account_locked_vm(vm->mm, slot->npages, false);
 	kvfree(slot->pages);

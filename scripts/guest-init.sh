@@ -60,9 +60,9 @@ KO=/lib/modules/axvcpu.ko
 KVM_TESTS="kvm_abi_test x86_guest_test"
 
 # Tests not yet run against /dev/axvcpu by default (axtest.tests may still
-# name them): guest entry is being implemented in the SVM backend; remove
-# from this list when it passes.
-AXVCPU_NOT_YET="x86_guest_test"
+# name them): a new test of a feature a backend is still building goes
+# here until the backend passes it, while it already runs against KVM.
+AXVCPU_NOT_YET=""
 
 MODE=check
 TESTS=

@@ -39,7 +39,11 @@ shift 3
 #			never wake that CPU from HLT: IPIs to it then hang the
 #			sender (soft lockup in smp_call_function_many_cond).
 #			Idle CPUs that poll never halt.
+#   watchdog_thresh=30, rcupdate.rcu_cpu_stall_timeout=90
+#			TCG on a loaded 2-core host can stall a vCPU for tens of
+#			seconds; a real lockup lasts forever and is still caught
 append="console=ttyS0 quiet panic=-1 softlockup_panic=1 hung_task_panic=1"
+append="$append watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=90"
 append="$append idle=poll $*"
 
 # shellcheck disable=SC2086 # AXVCPU_QEMU_ARGS is a list of words

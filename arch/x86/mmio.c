@@ -22,9 +22,12 @@
 
 #define X86_MAX_INSN	15
 
-/* Copy len bytes of guest-physical memory at gpa; false if not all RAM. */
-static bool x86_read_gpa(struct axvcpu_vm *vm, u64 gpa, void *buf,
-			 unsigned int len)
+/*
+ * Copy len bytes of guest-physical memory at gpa to buf, or from buf when
+ * write; false if it is not all RAM (or, for a write, writable RAM).
+ */
+static bool x86_rw_gpa(struct axvcpu_vm *vm, u64 gpa, void *buf,
+		       unsigned int len, bool write)
 {
 	bool ok = true;
 	int i;
@@ -42,12 +45,15 @@ static bool x86_read_gpa(struct axvcpu_vm *vm, u64 gpa, void *buf,
 			if (s && gpa >= s->gpa && gpa - s->gpa < s->size)
 				slot = s;
 		}
-		if (!slot) {
+		if (!slot || (write && (slot->flags & KVM_MEM_READONLY))) {
 			ok = false;
 			break;
 		}
 		p = kmap_local_page(slot->pages[(gpa - slot->gpa) >> PAGE_SHIFT]);
-		memcpy(buf, p + off, n);
+		if (write)
+			memcpy(p + off, buf, n);
+		else
+			memcpy(buf, p + off, n);
 		kunmap_local(p);
 		buf += n;
 		gpa += n;
@@ -55,6 +61,12 @@ static bool x86_read_gpa(struct axvcpu_vm *vm, u64 gpa, void *buf,
 	}
 	mutex_unlock(&vm->lock);
 	return ok;
+}
+
+static bool x86_read_gpa(struct axvcpu_vm *vm, u64 gpa, void *buf,
+			 unsigned int len)
+{
+	return x86_rw_gpa(vm, gpa, buf, len, false);
 }
 
 /* Translate a linear address through the guest's page tables. */
@@ -138,6 +150,29 @@ static int x86_fetch(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
 		n += chunk;
 	}
 	return n;
+}
+
+/*
+ * Read or write len bytes at a guest linear address, page by page through
+ * the guest's page tables: what string I/O moves.
+ */
+bool x86_guest_rw(struct axvcpu_vm *vm, const struct x86_cpu_mode *m, u64 la,
+		  void *buf, unsigned int len, bool write)
+{
+	u64 gpa;
+
+	while (len) {
+		unsigned int n = min_t(unsigned int, len,
+				       PAGE_SIZE - offset_in_page(la));
+
+		if (!x86_walk(vm, m, la, &gpa) ||
+		    !x86_rw_gpa(vm, gpa, buf, n, write))
+			return false;
+		la += n;
+		buf += n;
+		len -= n;
+	}
+	return true;
 }
 
 /* The ModRM operand's length (ModRM, SIB and displacement bytes). */

@@ -79,6 +79,16 @@ enum svm_pending {
 	SVM_PENDING_IN,
 	SVM_PENDING_HYPERCALL,
 	SVM_PENDING_MMIO,
+	SVM_PENDING_INS,
+};
+
+/* A string I/O instruction in progress: what each exit moves. */
+struct svm_string_io {
+	u64 next_rip;
+	u64 la;			/* INS: where the data goes */
+	u32 count;		/* elements of this exit */
+	u8 asize;		/* address size: 2, 4 or 8 */
+	bool rep;
 };
 
 struct svm_vcpu {
@@ -92,6 +102,7 @@ struct svm_vcpu {
 	enum svm_pending pending;
 	u8 pending_size;
 	struct x86_mmio_op mmio;
+	struct svm_string_io sio;
 	struct fpu_guest fpu;
 };
 
@@ -379,9 +390,8 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 	struct svm_vm *v = vcpu->vm->arch;
 	s64 gen = atomic64_read(&v->npt_gen);
 
-	/* Another CPU's ASID generation moved on: take a fresh ASID. */
-	if (svm->asid_generation != sc->asid_generation)
-		svm_vcpu_bind(vcpu);
+	/* No ASID since a reset, or this CPU's generation moved on. */
+	svm_vcpu_bind(vcpu);
 	if (svm->npt_gen != gen) {
 		c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
 		svm->npt_gen = gen;
@@ -445,6 +455,138 @@ static int svm_internal_error(struct axvcpu_vcpu *vcpu, u32 suberror)
 	return AXVCPU_EXIT_USER;
 }
 
+static void svm_cpu_mode(const struct svm_vcpu *svm, struct x86_cpu_mode *m)
+{
+	const struct vmcb_save_area *s = &svm->vmcb->save;
+
+	m->cr0 = s->cr0;
+	m->cr3 = s->cr3;
+	m->cr4 = s->cr4;
+	m->efer = s->efer;
+	m->cs_base = s->cs.base;
+	m->rip = s->rip;
+	m->cs_l = s->cs.attrib & SVM_SELECTOR_L_MASK;
+	m->cs_db = s->cs.attrib & SVM_SELECTOR_DB_MASK;
+}
+
+static u64 svm_addr_mask(u8 asize)
+{
+	return asize == 8 ? ~0ULL : (1ULL << (asize * 8)) - 1;
+}
+
+/* The segment bases of EXITINFO1's segment field (ES, CS, SS, DS, FS, GS). */
+static u64 svm_seg_base(const struct vmcb_save_area *s, unsigned int seg)
+{
+	const struct vmcb_seg *segs[] = {
+		&s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs,
+	};
+
+	return seg < ARRAY_SIZE(segs) ? segs[seg]->base : 0;
+}
+
+/*
+ * After an element (or a batch of INS) moved: step the index register and
+ * the count; the instruction stays at RIP until the count runs out, so each
+ * KVM_RUN moves the next part, as KVM's string I/O does.
+ */
+static void svm_string_io_advance(struct svm_vcpu *svm, int index, u32 n,
+				  int size)
+{
+	struct svm_string_io *sio = &svm->sio;
+	u64 mask = svm_addr_mask(sio->asize);
+	unsigned long *idx = &svm->regs[index];
+	unsigned long *cx = &svm->regs[__VCPU_REGS_RCX];
+	s64 step = (svm->vmcb->save.rflags & X86_EFLAGS_DF) ? -size : size;
+	u64 left;
+
+	*idx = (*idx & ~mask) | ((*idx + step * n) & mask);
+	if (!sio->rep) {
+		svm->vmcb->save.rip = sio->next_rip;
+		return;
+	}
+	left = (*cx & mask) - n;
+	*cx = (*cx & ~mask) | (left & mask);
+	if (!left)
+		svm->vmcb->save.rip = sio->next_rip;
+}
+
+/*
+ * INS and OUTS.  OUTS exits once per element, INS once per batch that fits
+ * in the rest of the destination page and in 1024 bytes, as KVM does.
+ */
+static int svm_exit_string_io(struct axvcpu_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const struct vmcb_save_area *s = &svm->vmcb->save;
+	u32 info = svm->vmcb->control.exit_info_1;
+	struct svm_string_io *sio = &svm->sio;
+	void *data = page_address(vcpu->run_pages[1]);
+	int size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
+	bool in = info & SVM_IOIO_TYPE_MASK;
+	struct kvm_run *run = vcpu->run;
+	struct x86_cpu_mode m;
+	u64 mask, count, la;
+	u32 n = 1;
+
+	sio->next_rip = svm->vmcb->control.exit_info_2;
+	sio->rep = info & SVM_IOIO_REP_MASK;
+	sio->asize = (info & SVM_IOIO_ASIZE_MASK) >> (SVM_IOIO_ASIZE_SHIFT - 1);
+	if (!sio->asize)	/* not reported (QEMU): CS's default size */
+		sio->asize = (svm->efer & EFER_LMA) &&
+			     (s->cs.attrib & SVM_SELECTOR_L_MASK) ? 8 :
+			     (s->cs.attrib & SVM_SELECTOR_DB_MASK) ? 4 : 2;
+	mask = svm_addr_mask(sio->asize);
+	count = sio->rep ? svm->regs[__VCPU_REGS_RCX] & mask : 1;
+	if (!count) {
+		svm->vmcb->save.rip = sio->next_rip;
+		return AXVCPU_EXIT_CONTINUE;
+	}
+	svm_cpu_mode(svm, &m);
+
+	if (in) {
+		la = s->es.base + (svm->regs[__VCPU_REGS_RDI] & mask);
+		if (!(s->rflags & X86_EFLAGS_DF))
+			n = min_t(u64, count,
+				  min_t(u64, (PAGE_SIZE - offset_in_page(la)) / size,
+					1024 / size));
+		n = max_t(u32, n, 1);
+		sio->la = la;
+		sio->count = n;
+		svm->pending = SVM_PENDING_INS;
+		svm->pending_size = size;
+	} else {
+		la = svm_seg_base(s, (info >> 10) & 7) +
+		     (svm->regs[__VCPU_REGS_RSI] & mask);
+		if (!x86_guest_rw(vcpu->vm, &m, la, data, size, false))
+			return svm_internal_error(vcpu,
+					KVM_INTERNAL_ERROR_EMULATION);
+		svm_string_io_advance(svm, __VCPU_REGS_RSI, 1, size);
+	}
+
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = info >> 16;
+	run->io.count = n;
+	run->io.data_offset = PAGE_SIZE;
+	return AXVCPU_EXIT_USER;
+}
+
+/* INS completes: the data userspace gave goes to guest memory. */
+static void svm_complete_ins(struct axvcpu_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_string_io *sio = &svm->sio;
+	struct x86_cpu_mode m;
+
+	svm_cpu_mode(svm, &m);
+	/* Memory that went away meanwhile: the data is dropped, as on I/O. */
+	x86_guest_rw(vcpu->vm, &m, sio->la, page_address(vcpu->run_pages[1]),
+		     sio->count * svm->pending_size, true);
+	svm_string_io_advance(svm, __VCPU_REGS_RDI, sio->count,
+			      svm->pending_size);
+}
+
 static int svm_exit_io(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -456,7 +598,7 @@ static int svm_exit_io(struct axvcpu_vcpu *vcpu)
 	void *data = page_address(vcpu->run_pages[1]);
 
 	if (info & SVM_IOIO_STR_MASK)
-		return svm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
+		return svm_exit_string_io(vcpu);
 
 	run->exit_reason = KVM_EXIT_IO;
 	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
@@ -509,20 +651,6 @@ static int svm_exit_vmmcall(struct axvcpu_vcpu *vcpu)
 	svm->pending = SVM_PENDING_HYPERCALL;
 	svm_skip_insn(svm, 3);			/* 0f 01 d9 */
 	return AXVCPU_EXIT_USER;
-}
-
-static void svm_cpu_mode(const struct svm_vcpu *svm, struct x86_cpu_mode *m)
-{
-	const struct vmcb_save_area *s = &svm->vmcb->save;
-
-	m->cr0 = s->cr0;
-	m->cr3 = s->cr3;
-	m->cr4 = s->cr4;
-	m->efer = s->efer;
-	m->cs_base = s->cs.base;
-	m->rip = s->rip;
-	m->cs_l = s->cs.attrib & SVM_SELECTOR_L_MASK;
-	m->cs_db = s->cs.attrib & SVM_SELECTOR_DB_MASK;
 }
 
 /* No slot, or a write to a read-only one: MMIO for userspace. */
@@ -688,6 +816,9 @@ static void svm_run_begin(struct axvcpu_vcpu *vcpu)
 		break;
 	case SVM_PENDING_HYPERCALL:
 		*rax = run->hypercall.ret;
+		break;
+	case SVM_PENDING_INS:
+		svm_complete_ins(vcpu);
 		break;
 	case SVM_PENDING_MMIO:
 		memcpy(&data64, run->mmio.data, sizeof(data64));

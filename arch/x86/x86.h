@@ -38,6 +38,8 @@ bool x86_decode_mmio(const struct x86_cpu_mode *m, const u8 *insn, int n,
 		     struct x86_mmio_op *op);
 bool x86_mmio_decode_at(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
 			struct x86_mmio_op *op);
+bool x86_guest_rw(struct axvcpu_vm *vm, const struct x86_cpu_mode *m, u64 la,
+		  void *buf, unsigned int len, bool write);
 u64 x86_mmio_write_value(const struct x86_mmio_op *op,
 			 const unsigned long *regs);
 void x86_mmio_complete_read(const struct x86_mmio_op *op, unsigned long *regs,
