@@ -82,6 +82,7 @@ struct axvcpu_vcpu {
 	/* Injected from any thread; the backend delivers them. */
 	DECLARE_BITMAP(irq_pending, AXVCPU_NR_IRQS);
 	int guest_cpu;			/* in guest mode there, or -1 */
+	bool in_run;			/* KVM_RUN holds the mutex */
 	wait_queue_head_t wq;		/* BLOCKED sleeps here */
 	struct page *run_pages[AXVCPU_RUN_PAGES_MAX];
 	struct kvm_run *run;

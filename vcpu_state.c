@@ -387,7 +387,8 @@ static int axvcpu_lock_for_request(struct axvcpu_vcpu *vcpu)
 	if (mutex_trylock(&vcpu->mutex))
 		return 0;
 	state = READ_ONCE(vcpu->state);
-	if (state == AXVCPU_STATE_RUNNING || state == AXVCPU_STATE_BLOCKED) {
+	if (READ_ONCE(vcpu->in_run) || state == AXVCPU_STATE_RUNNING ||
+	    state == AXVCPU_STATE_BLOCKED) {
 		atomic64_inc(&vcpu->refused);
 		if (axvcpu_strict_transitions)
 			set_bit(AXVCPU_REQ_INVALIDATE, &vcpu->requests);
@@ -589,10 +590,12 @@ static int axvcpu_confine(struct axvcpu_vcpu *vcpu)
 	int r;
 
 	r = set_cpus_allowed_ptr(current, vcpu->cpu_set);
-	if (r)
+	if (r) {
 		pr_warn_ratelimited("axvcpu: vm %u vcpu %u: cannot move the thread into phys_cpu_set (%d)\n",
 				    vcpu->vm->id, vcpu->vcpu_id, r);
-	return r;
+		return -ENXIO;	/* no CPU of the set is online */
+	}
+	return 0;
 }
 
 /*
@@ -716,6 +719,8 @@ long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 	r = mutex_lock_killable(&vcpu->mutex);
 	if (r)
 		return r;
+	/* From here state requests fail at once: see axvcpu_lock_for_request. */
+	WRITE_ONCE(vcpu->in_run, true);
 	if (!axvcpu_allowed(vcpu, AXVCPU_STEP_RUN)) {
 		r = axvcpu_refuse(vcpu);
 		goto out_unlock;
@@ -746,12 +751,13 @@ long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 		/* The hardware refused the guest: kvm_run says why. */
 		axvcpu_hw_failed(vcpu, AXVCPU_STEP_RUN, -EIO);
 		r = 0;
-	} else if (r < 0 && r != -EINTR && r != -EOPNOTSUPP) {
+	} else if (r < 0 && r != -EINTR && r != -EOPNOTSUPP && r != -ENXIO) {
 		axvcpu_hw_failed(vcpu, AXVCPU_STEP_RUN, r);
 	} else {
 		axvcpu_transition(vcpu, AXVCPU_STATE_READY);
 	}
 out_unlock:
+	WRITE_ONCE(vcpu->in_run, false);
 	mutex_unlock(&vcpu->mutex);
 	return r;
 }

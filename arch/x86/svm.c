@@ -16,6 +16,8 @@
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
 #include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
+#include <asm/fpu/xcr.h>
 #include <asm/io.h>
 #include <asm/kvm_vcpu_regs.h>
 #include <asm/msr.h>
@@ -96,6 +98,7 @@ struct svm_vcpu {
 	u64 vmcb_pa;
 	unsigned long regs[__VCPU_REGS_R15 + 1];	/* RAX and RSP: in the VMCB */
 	u64 efer;				/* as the guest sees it */
+	u64 xcr0;
 	u64 asid_generation;
 	int asid_cpu;
 	s64 npt_gen;
@@ -109,6 +112,7 @@ struct svm_vcpu {
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 static u32 svm_max_asid;
 static bool svm_nrips;
+static u64 svm_host_xcr0;
 static struct page *svm_iopm;
 static struct page *svm_msrpm;
 
@@ -213,6 +217,7 @@ static void svm_reset_vmcb(struct svm_vcpu *svm, struct axvcpu_vcpu *vcpu)
 	s->rflags = X86_EFLAGS_FIXED;
 	s->g_pat = SVM_RESET_PAT;
 	svm->regs[__VCPU_REGS_RDX] = SVM_RESET_RDX;
+	svm->xcr0 = XFEATURE_MASK_FP;
 	svm->asid_cpu = -1;
 	svm->pending = SVM_PENDING_NONE;
 	bitmap_zero(vcpu->irq_pending, AXVCPU_NR_IRQS);
@@ -389,6 +394,7 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct svm_vm *v = vcpu->vm->arch;
 	s64 gen = atomic64_read(&v->npt_gen);
+	bool switch_xcr0;
 
 	/* No ASID since a reset, or this CPU's generation moved on. */
 	svm_vcpu_bind(vcpu);
@@ -401,6 +407,12 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 	svm->vmcb->save.rsp = svm->regs[__VCPU_REGS_RSP];
 	c->exit_code = SVM_EXIT_NONE;
 
+	/* The guest's XCR0, when it has one of its own. */
+	switch_xcr0 = (svm->vmcb->save.cr4 & X86_CR4_OSXSAVE) &&
+		      svm->xcr0 != svm_host_xcr0;
+	if (switch_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, svm->xcr0);
+
 	/* GIF=0 and IF=1: host interrupts exit the guest, taken after STGI. */
 	clgi();
 	raw_local_irq_enable();
@@ -408,6 +420,9 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 			 page_to_phys(sc->host_state));
 	raw_local_irq_disable();
 	stgi();
+
+	if (switch_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, svm_host_xcr0);
 
 	svm->regs[__VCPU_REGS_RAX] = svm->vmcb->save.rax;
 	svm->regs[__VCPU_REGS_RSP] = svm->vmcb->save.rsp;
@@ -427,6 +442,8 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
  */
 static void svm_skip_insn(struct svm_vcpu *svm, unsigned int len)
 {
+	/* The instruction is done: a shadow it began (STI, MOV SS) ends. */
+	svm->vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	if (svm_nrips)
 		svm->vmcb->save.rip = svm->vmcb->control.next_rip;
 	else
@@ -684,6 +701,33 @@ static int svm_exit_npf(struct axvcpu_vcpu *vcpu)
 	return AXVCPU_EXIT_USER;
 }
 
+/*
+ * XSETBV: a guest XCR0 of the features the host has, with the rules the
+ * CPU applies (x87 always; AVX with SSE; MPX and AVX-512 states together).
+ */
+static int svm_exit_xsetbv(struct axvcpu_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	u64 val = (svm->regs[__VCPU_REGS_RDX] << 32) |
+		  (u32)svm->regs[__VCPU_REGS_RAX];
+	u64 bnd = XFEATURE_MASK_BNDREGS | XFEATURE_MASK_BNDCSR;
+
+	if ((u32)svm->regs[__VCPU_REGS_RCX] != XCR_XFEATURE_ENABLED_MASK ||
+	    svm->vmcb->save.cpl || (val & ~svm_host_xcr0) ||
+	    !(val & XFEATURE_MASK_FP) ||
+	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
+	    (!(val & bnd) != !((val & bnd) == bnd)) ||
+	    ((val & XFEATURE_MASK_AVX512) &&
+	     ((val & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512 ||
+	      !(val & XFEATURE_MASK_YMM)))) {
+		svm_inject_gp(svm);
+		return AXVCPU_EXIT_CONTINUE;
+	}
+	svm->xcr0 = val;
+	svm_skip_insn(svm, 3);			/* 0f 01 d1 */
+	return AXVCPU_EXIT_CONTINUE;
+}
+
 /* Only EFER is the guest's to write; the rest of the MSRs it may not use. */
 static int svm_exit_msr(struct axvcpu_vcpu *vcpu)
 {
@@ -768,6 +812,8 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 		return svm_exit_msr(vcpu);
 	case SVM_EXIT_NPF:
 		return svm_exit_npf(vcpu);
+	case SVM_EXIT_XSETBV:
+		return svm_exit_xsetbv(vcpu);
 	case SVM_EXIT_SHUTDOWN:
 		/* The VMCB is undefined after a shutdown: start afresh. */
 		svm_reset_vmcb(svm, vcpu);
@@ -1203,6 +1249,9 @@ const struct axvcpu_arch_ops *axvcpu_svm_probe(void)
 		pr_err("axvcpu: svm: no ASIDs\n");
 		return ERR_PTR(-ENODEV);
 	}
+
+	if (boot_cpu_has(X86_FEATURE_XSAVE))
+		svm_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 
 	r = svm_alloc_maps();
 	if (r)
