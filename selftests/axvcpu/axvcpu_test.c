@@ -1108,13 +1108,13 @@ TEST_F(vcpu, run_without_memory_is_emulation_failure)
 	drive_to(_metadata, fd, AXVCPU_STATE_READY);
 	self->env.run->immediate_exit = 0;
 	ASSERT_EQ(0, vcpu_run(fd));
-	ASSERT_EQ(KVM_EXIT_INTERNAL_ERROR, self->env.run->exit_reason);
-	ASSERT_EQ(KVM_INTERNAL_ERROR_EMULATION,
+	ASSERT_EQ((__u32)KVM_EXIT_INTERNAL_ERROR, self->env.run->exit_reason);
+	ASSERT_EQ((__u32)KVM_INTERNAL_ERROR_EMULATION,
 		  self->env.run->internal.suberror);
 
 	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
 	ASSERT_STATE(st, AXVCPU_STATE_READY);
-	ASSERT_EQ(KVM_EXIT_INTERNAL_ERROR, st.last_exit_reason);
+	ASSERT_EQ((__u32)KVM_EXIT_INTERNAL_ERROR, st.last_exit_reason);
 	ASSERT_TRANSITIONS(st, 0, 1, 1, 2, 1, 0);
 }
 

@@ -158,14 +158,25 @@ void xg_load(struct xg_vm *vm, uint64_t gpa, const void *src, size_t len)
 
 int xg_vcpu_create(struct xg_vm *vm, unsigned long id, struct xg_vcpu *vcpu)
 {
+	int fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+
+	if (fd < 0) {
+		vcpu->run = NULL;
+		vcpu->run_size = vm->run_size;
+		vcpu->fd = -1;
+		return -errno;
+	}
+	return xg_vcpu_attach(vm, fd, vcpu);
+}
+
+int xg_vcpu_attach(struct xg_vm *vm, int fd, struct xg_vcpu *vcpu)
+{
 	void *run;
 	int ret;
 
 	vcpu->run = NULL;
 	vcpu->run_size = vm->run_size;
-	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
-	if (vcpu->fd < 0)
-		return -errno;
+	vcpu->fd = fd;
 	run = mmap(NULL, vcpu->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		   vcpu->fd, 0);
 	if (run == MAP_FAILED) {

@@ -9,8 +9,8 @@
  *
  * Like axvcpu_util, every helper that wraps a system call returns its
  * non-negative result or -errno, and knows nothing of the test harness.
- * These helpers stand alone (they do not use axvcpu_util) and are only
- * linked into x86_guest_test.
+ * These helpers stand alone (they do not use axvcpu_util) and are linked
+ * into x86_guest_test and x86_axvcpu_test.
  */
 #ifndef AXVCPU_X86_GUEST_H
 #define AXVCPU_X86_GUEST_H
@@ -100,6 +100,11 @@ void *xg_gpa(struct xg_vm *vm, uint64_t gpa);
 
 /* A vCPU with its kvm_run mapped.  On failure nothing is left open. */
 int xg_vcpu_create(struct xg_vm *vm, unsigned long id, struct xg_vcpu *vcpu);
+/*
+ * The same for a vCPU fd made otherwise (AXVCPU_CREATE_VCPU): @vcpu takes
+ * @fd and maps its kvm_run.  On failure @fd is closed.
+ */
+int xg_vcpu_attach(struct xg_vm *vm, int fd, struct xg_vcpu *vcpu);
 void xg_vcpu_destroy(struct xg_vcpu *vcpu);
 
 /* KVM_RUN: 0 or -errno. */

@@ -29,6 +29,7 @@
 #define MEM_SIZE	XG_SZ_2M	/* slot 0 of the fixture's VM */
 #define PORT		0x10		/* the guests' output port */
 #define PORT2		0x11		/* a second one */
+#define X86_CR4_OSXSAVE_BIT	(1ULL << 18)
 
 static bool is_kvm(void)
 {
@@ -1001,6 +1002,60 @@ TEST_F(x86, cpuid_without_set_cpuid2)
 	EXPECT_NE(0U, c[C_1].ecx & CPUID_1_ECX_HYPERVISOR);
 	EXPECT_LE(0x40000000U, c[C_HV].eax);
 	EXPECT_NE(0U, c[C_HV].ebx);
+}
+
+/*
+ * 7b. XSETBV: the guest's own XCR0, checked as the CPU checks it
+ */
+
+static const uint8_t xsetbv_code[] = {
+	0x66, 0x31, 0xc9,		/* 00: xor %ecx, %ecx */
+	0x0f, 0x01, 0xd0,		/* 03: xgetbv */
+	0x66, 0xe7, 0x10,		/* 06: out %eax, $0x10 */
+	0x66, 0xb8, 0x01, 0x00, 0x00, 0x00, /* 09: mov $1, %eax */
+	0x66, 0x31, 0xd2,		/* 0f: xor %edx, %edx */
+	0x0f, 0x01, 0xd1,		/* 12: xsetbv */
+	0x0f, 0x01, 0xd0,		/* 15: xgetbv */
+	0x66, 0xe7, 0x10,		/* 18: out %eax, $0x10 */
+	0x66, 0x31, 0xc0,		/* 1b: xor %eax, %eax */
+	0x0f, 0x01, 0xd1,		/* 1e: xsetbv: no x87 state, #GP */
+	0xf4,				/* 21: hlt */
+};
+
+/* The #GP handler, at XG_CODE2. */
+static const uint8_t gp_handler_code[] = {
+	0xb0, 0xee,			/* 00: mov $0xee, %al */
+	0xe6, 0x11,			/* 02: out %al, $0x11 */
+	0xf4,				/* 04: hlt */
+};
+
+TEST_F(x86, xsetbv)
+{
+	struct xg_vcpu *v = &self->vcpu;
+	struct kvm_sregs sregs;
+	int ret;
+
+	/* KVM takes CR4.OSXSAVE only for a guest whose CPUID has XSAVE. */
+	if (is_kvm()) {
+		ret = xg_kvm_set_supported_cpuid(self->vm.sys_fd, v);
+		ASSERT_EQ(0, ret) TH_LOG("KVM_SET_CPUID2: %s", strerror(-ret));
+	}
+	xg_le_put(xg_gpa(&self->vm, 13 * 4), 2, XG_CODE2);
+	xg_le_put(xg_gpa(&self->vm, 13 * 4 + 2), 2, 0);
+	xg_load(&self->vm, XG_CODE2, gp_handler_code, sizeof(gp_handler_code));
+	real_mode_guest(_metadata, &self->vm, v, xsetbv_code,
+			sizeof(xsetbv_code));
+	get_sregs(_metadata, v, &sregs);
+	sregs.cr4 |= X86_CR4_OSXSAVE_BIT;
+	set_sregs(_metadata, v, &sregs);
+
+	/* A new vCPU's XCR0 holds the x87 state alone. */
+	ASSERT_EQ(1U, run_expect_out(_metadata, v, 4, PORT));
+	/* Setting it to that works and reads back. */
+	ASSERT_EQ(1U, run_expect_out(_metadata, v, 4, PORT));
+	/* Without the x87 state: #GP in the guest, not an exit. */
+	ASSERT_EQ(0xeeU, run_expect_out(_metadata, v, 1, PORT2));
+	run_expect(_metadata, v, KVM_EXIT_HLT);
 }
 
 /*
