@@ -29,6 +29,7 @@
 #include "kselftest_harness.h"
 #include "axvcpu_util.h"
 #include "x86_guest.h"
+#include "x86_guest_harness.h"
 
 #define MEM_SIZE	XG_SZ_2M	/* slot 0 of the fixture's VM */
 #define PORT		0x10		/* the guests' output port */
@@ -96,21 +97,6 @@ static int wait_for_state(struct xg_vcpu *v, __u32 state, int timeout_ms)
 
 /* --- exits ------------------------------------------------------------------- */
 
-/* KVM_RUN, which must succeed with exit @reason. */
-static void run_expect(struct __test_metadata *_metadata, struct xg_vcpu *v,
-		       uint32_t reason)
-{
-	char buf[160];
-	int ret = xg_run(v);
-
-	ASSERT_EQ(0, ret)
-		TH_LOG("KVM_RUN: %s; %s", strerror(-ret),
-		       xg_exit_str(v, buf, sizeof(buf)));
-	ASSERT_EQ(reason, v->run->exit_reason)
-		TH_LOG("expected %s, got %s", xg_exit_name(reason),
-		       xg_exit_str(v, buf, sizeof(buf)));
-}
-
 /* The exit in @v's kvm_run must be an OUT of @size bytes to @port. */
 static uint64_t expect_out(struct __test_metadata *_metadata,
 			   struct xg_vcpu *v, uint8_t size, uint16_t port)
@@ -149,54 +135,6 @@ static uint8_t *expect_mmio(struct __test_metadata *_metadata,
 	ASSERT_EQ(gpa, run->mmio.phys_addr) TH_LOG("%s", buf);
 	ASSERT_EQ(len, run->mmio.len) TH_LOG("%s", buf);
 	return run->mmio.data;
-}
-
-static void get_regs(struct __test_metadata *_metadata, struct xg_vcpu *v,
-		     struct kvm_regs *regs)
-{
-	int ret = xg_get_regs(v, regs);
-
-	ASSERT_EQ(0, ret) TH_LOG("KVM_GET_REGS: %s", strerror(-ret));
-}
-
-static void set_regs(struct __test_metadata *_metadata, struct xg_vcpu *v,
-		     const struct kvm_regs *regs)
-{
-	int ret = xg_set_regs(v, regs);
-
-	ASSERT_EQ(0, ret) TH_LOG("KVM_SET_REGS: %s", strerror(-ret));
-}
-
-static void get_sregs(struct __test_metadata *_metadata, struct xg_vcpu *v,
-		      struct kvm_sregs *sregs)
-{
-	int ret = xg_get_sregs(v, sregs);
-
-	ASSERT_EQ(0, ret) TH_LOG("KVM_GET_SREGS: %s", strerror(-ret));
-}
-
-/* @code at XG_CODE, the vCPU in real mode there. */
-static void real_mode_guest(struct __test_metadata *_metadata,
-			    struct xg_vm *vm, struct xg_vcpu *v,
-			    const void *code, size_t len)
-{
-	int ret;
-
-	xg_load(vm, XG_CODE, code, len);
-	ret = xg_enter_real_mode(v, XG_CODE);
-	ASSERT_EQ(0, ret) TH_LOG("real mode: %s", strerror(-ret));
-}
-
-/* @code at XG_CODE, the vCPU in long mode there. */
-static void long_mode_guest(struct __test_metadata *_metadata,
-			    struct xg_vm *vm, struct xg_vcpu *v,
-			    const void *code, size_t len)
-{
-	int ret;
-
-	xg_load(vm, XG_CODE, code, len);
-	ret = xg_enter_long_mode(vm, v, XG_CODE);
-	ASSERT_EQ(0, ret) TH_LOG("long mode: %s", strerror(-ret));
 }
 
 /* Writes 0x5a to PORT, then halts: the same bytes in 16 and 64-bit mode. */

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The x86 guest programs' helpers that assert: running a vCPU to an
+ * expected exit, its registers, and guests set up in real or long mode.
+ * Include after kselftest_harness.h and x86_guest.h.
+ */
+#ifndef X86_GUEST_HARNESS_H
+#define X86_GUEST_HARNESS_H
+
+#include <string.h>
+
+/* KVM_RUN, which must succeed with exit @reason. */
+static inline void run_expect(struct __test_metadata *_metadata,
+			      struct xg_vcpu *v, uint32_t reason)
+{
+	char buf[160];
+	int ret = xg_run(v);
+
+	ASSERT_EQ(0, ret)
+		TH_LOG("KVM_RUN: %s; %s", strerror(-ret),
+		       xg_exit_str(v, buf, sizeof(buf)));
+	ASSERT_EQ(reason, v->run->exit_reason)
+		TH_LOG("expected %s, got %s", xg_exit_name(reason),
+		       xg_exit_str(v, buf, sizeof(buf)));
+}
+
+static inline void get_regs(struct __test_metadata *_metadata,
+			    struct xg_vcpu *v, struct kvm_regs *regs)
+{
+	int ret = xg_get_regs(v, regs);
+
+	ASSERT_EQ(0, ret) TH_LOG("KVM_GET_REGS: %s", strerror(-ret));
+}
+
+static inline void set_regs(struct __test_metadata *_metadata,
+			    struct xg_vcpu *v, const struct kvm_regs *regs)
+{
+	int ret = xg_set_regs(v, regs);
+
+	ASSERT_EQ(0, ret) TH_LOG("KVM_SET_REGS: %s", strerror(-ret));
+}
+
+static inline void get_sregs(struct __test_metadata *_metadata,
+			     struct xg_vcpu *v, struct kvm_sregs *sregs)
+{
+	int ret = xg_get_sregs(v, sregs);
+
+	ASSERT_EQ(0, ret) TH_LOG("KVM_GET_SREGS: %s", strerror(-ret));
+}
+
+static inline void set_sregs(struct __test_metadata *_metadata,
+			     struct xg_vcpu *v, const struct kvm_sregs *sregs)
+{
+	int ret = xg_set_sregs(v, sregs);
+
+	ASSERT_EQ(0, ret) TH_LOG("KVM_SET_SREGS: %s", strerror(-ret));
+}
+
+/* @code at XG_CODE, the vCPU in real mode there. */
+static inline void real_mode_guest(struct __test_metadata *_metadata,
+				   struct xg_vm *vm, struct xg_vcpu *v,
+				   const void *code, size_t len)
+{
+	int ret;
+
+	xg_load(vm, XG_CODE, code, len);
+	ret = xg_enter_real_mode(v, XG_CODE);
+	ASSERT_EQ(0, ret) TH_LOG("real mode: %s", strerror(-ret));
+}
+
+/* @code at XG_CODE, the vCPU in long mode there. */
+static inline void long_mode_guest(struct __test_metadata *_metadata,
+				   struct xg_vm *vm, struct xg_vcpu *v,
+				   const void *code, size_t len)
+{
+	int ret;
+
+	xg_load(vm, XG_CODE, code, len);
+	ret = xg_enter_long_mode(vm, v, XG_CODE);
+	ASSERT_EQ(0, ret) TH_LOG("long mode: %s", strerror(-ret));
+}
+
+#endif /* X86_GUEST_HARNESS_H */
