@@ -14,6 +14,25 @@
 #include "kselftest_harness.h"
 #include "axvcpu_util.h"
 
+/* --- checks ----------------------------------------------------------- */
+
+/* The vCPU is in state @want. */
+#define ASSERT_STATE(st, want) \
+	ASSERT_STREQ(state_name(want), state_name((st).state))
+
+/* How many times the vCPU entered each state. */
+#define ASSERT_TRANSITIONS(st, invalid, created, free, ready, running, blocked) \
+	do {								\
+		const __u64 *__t = (st).transitions;			\
+									\
+		ASSERT_EQ((__u64)(invalid), __t[AXVCPU_STATE_INVALID]);	\
+		ASSERT_EQ((__u64)(created), __t[AXVCPU_STATE_CREATED]);	\
+		ASSERT_EQ((__u64)(free), __t[AXVCPU_STATE_FREE]);	\
+		ASSERT_EQ((__u64)(ready), __t[AXVCPU_STATE_READY]);	\
+		ASSERT_EQ((__u64)(running), __t[AXVCPU_STATE_RUNNING]);	\
+		ASSERT_EQ((__u64)(blocked), __t[AXVCPU_STATE_BLOCKED]);	\
+	} while (0)
+
 /* --- a VM with one vCPU ------------------------------------------------ */
 
 /* A VM with one vCPU and its kvm_run mapping; -1 and NULL when not open. */

@@ -27,7 +27,7 @@
 #include <sys/ioctl.h>
 
 #include "kselftest_harness.h"
-#include "axvcpu_util.h"
+#include "axvcpu_harness.h"
 #include "x86_guest.h"
 #include "x86_guest_harness.h"
 
@@ -44,22 +44,6 @@
 #define STAY_MS		300
 
 /* --- checks ---------------------------------------------------------------- */
-
-#define ASSERT_STATE(st, want) \
-	ASSERT_STREQ(state_name(want), state_name((st).state))
-
-/* How many times the vCPU entered each state. */
-#define ASSERT_TRANSITIONS(st, invalid, created, free, ready, running, blocked) \
-	do {								\
-		const __u64 *__t = (st).transitions;			\
-									\
-		ASSERT_EQ((__u64)(invalid), __t[AXVCPU_STATE_INVALID]);	\
-		ASSERT_EQ((__u64)(created), __t[AXVCPU_STATE_CREATED]);	\
-		ASSERT_EQ((__u64)(free), __t[AXVCPU_STATE_FREE]);	\
-		ASSERT_EQ((__u64)(ready), __t[AXVCPU_STATE_READY]);	\
-		ASSERT_EQ((__u64)(running), __t[AXVCPU_STATE_RUNNING]);	\
-		ASSERT_EQ((__u64)(blocked), __t[AXVCPU_STATE_BLOCKED]);	\
-	} while (0)
 
 static void get_state(struct __test_metadata *_metadata, struct xg_vcpu *v,
 		      struct axvcpu_state *st)
