@@ -10,6 +10,7 @@
 #include <linux/kref.h>
 #include <linux/kvm.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
@@ -76,7 +77,10 @@ struct axvcpu_vcpu {
 	u32 halt_policy;
 	u32 last_exit_reason;
 	u64 transitions[AXVCPU_NR_STATES];
+	u64 time_ns[AXVCPU_NR_STATES];	/* up to state_since */
+	u64 state_since;		/* ktime_get_ns() of the last transition */
 	atomic64_t refused;
+	struct axvcpu_trace_ring *trace;	/* AXVCPU_TRACE_STATES, or NULL */
 
 	unsigned long requests;
 	/* Injected from any thread; the backend delivers them. */
@@ -160,6 +164,15 @@ int axvcpu_vcpu_release_cpu(struct axvcpu_vcpu *vcpu);
 long axvcpu_vcpu_state_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 			     void __user *argp);
 long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu);
+
+/* vcpu_trace.c: the transition log. */
+void axvcpu_trace_record(struct axvcpu_vcpu *vcpu, u32 from, u32 to, u64 now);
+long axvcpu_trace_ioctl(struct axvcpu_vcpu *vcpu, void __user *argp);
+ssize_t axvcpu_trace_read(struct axvcpu_vcpu *vcpu, char __user *buf,
+			  size_t count, bool nonblock);
+__poll_t axvcpu_trace_poll(struct axvcpu_vcpu *vcpu, struct file *file,
+			   poll_table *wait);
+void axvcpu_trace_free(struct axvcpu_vcpu *vcpu);
 void axvcpu_vcpu_inject(struct axvcpu_vcpu *vcpu, unsigned int vector);
 void axvcpu_vm_sync_guests(struct axvcpu_vm *vm);
 long axvcpu_vcpu_arch_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,

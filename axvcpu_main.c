@@ -105,9 +105,30 @@ static long axvcpu_vcpu_ioctl(struct file *file, unsigned int ioctl,
 	return axvcpu_vcpu_arch_ioctl(vcpu, ioctl, (void __user *)arg);
 }
 
+/* The transition log, AXVCPU_TRACE_STATES; see vcpu_trace.c. */
+static ssize_t axvcpu_vcpu_read(struct file *file, char __user *buf,
+				size_t count, loff_t *ppos)
+{
+	struct axvcpu_vcpu *vcpu = file->private_data;
+
+	if (vcpu->vm->mm != current->mm)
+		return -EIO;
+	return axvcpu_trace_read(vcpu, buf, count,
+				 file->f_flags & O_NONBLOCK);
+}
+
+static __poll_t axvcpu_vcpu_poll(struct file *file, poll_table *wait)
+{
+	struct axvcpu_vcpu *vcpu = file->private_data;
+
+	return axvcpu_trace_poll(vcpu, file, wait);
+}
+
 static const struct file_operations axvcpu_vcpu_fops = {
 	.owner = THIS_MODULE,
 	.release = axvcpu_vcpu_release,
+	.read = axvcpu_vcpu_read,
+	.poll = axvcpu_vcpu_poll,
 	.unlocked_ioctl = axvcpu_vcpu_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = axvcpu_vcpu_mmap,
@@ -121,6 +142,7 @@ static void axvcpu_vcpu_free(struct axvcpu_vcpu *vcpu)
 	for (i = 0; i < AXVCPU_RUN_PAGES_MAX; i++)
 		if (vcpu->run_pages[i])
 			__free_page(vcpu->run_pages[i]);
+	axvcpu_trace_free(vcpu);
 	free_cpumask_var(vcpu->cpu_set);
 	kfree(vcpu);
 }

@@ -131,13 +131,22 @@ static const u8 axvcpu_request_from[] = {
 static void axvcpu_transition(struct axvcpu_vcpu *vcpu, u32 to)
 {
 	u32 from = vcpu->state;
+	u64 now;
 
 	lockdep_assert_held(&vcpu->mutex);
 	/* A broken caller, not a user: keep the state, say so once. */
 	if (WARN_ON_ONCE(!(axvcpu_edges[from] & BIT(to))))
 		return;
+	now = ktime_get_ns();
+	WRITE_ONCE(vcpu->time_ns[from],
+		   vcpu->time_ns[from] + now - vcpu->state_since);
 	WRITE_ONCE(vcpu->transitions[to], vcpu->transitions[to] + 1);
+	WRITE_ONCE(vcpu->state_since, now);
+	/* state_since before state; pairs with axvcpu_get_state()'s smp_rmb. */
+	smp_wmb();
 	WRITE_ONCE(vcpu->state, to);
+	if (vcpu->trace)
+		axvcpu_trace_record(vcpu, from, to, now);
 }
 
 void axvcpu_vcpu_init_state(struct axvcpu_vcpu *vcpu)
@@ -146,6 +155,7 @@ void axvcpu_vcpu_init_state(struct axvcpu_vcpu *vcpu)
 	vcpu->guest_cpu = -1;
 	vcpu->state = AXVCPU_STATE_CREATED;
 	vcpu->transitions[AXVCPU_STATE_CREATED] = 1;
+	vcpu->state_since = ktime_get_ns();
 	vcpu->bound_cpu = -1;
 	vcpu->halt_policy = AXVCPU_HALT_EXIT;
 	atomic64_set(&vcpu->refused, 0);
@@ -359,10 +369,19 @@ static int axvcpu_do_reset(struct axvcpu_vcpu *vcpu)
 
 static void axvcpu_get_state(struct axvcpu_vcpu *vcpu, struct axvcpu_state *st)
 {
+	u64 since, now;
 	int i;
 
 	memset(st, 0, sizeof(*st));
 	st->state = READ_ONCE(vcpu->state);
+	/* state_since of that transition or a later one; pairs with smp_wmb. */
+	smp_rmb();
+	since = READ_ONCE(vcpu->state_since);
+	now = ktime_get_ns();
+	for (i = 0; i < AXVCPU_NR_STATES; i++)
+		st->time_ns[i] = READ_ONCE(vcpu->time_ns[i]);
+	if (now > since)
+		st->time_ns[st->state] += now - since;
 	st->bound_cpu = READ_ONCE(vcpu->bound_cpu);
 	st->vm_id = vcpu->vm->id;
 	st->vcpu_id = vcpu->vcpu_id;
@@ -495,6 +514,8 @@ long axvcpu_vcpu_state_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 	case AXVCPU_INJECT:
 	case AXVCPU_KICK:
 		return axvcpu_nudge_ioctl(vcpu, ioctl, argp);
+	case AXVCPU_TRACE_STATES:
+		return axvcpu_trace_ioctl(vcpu, argp);
 	case AXVCPU_SETUP:
 		if (copy_from_user(&setup, argp, sizeof(setup)))
 			return -EFAULT;

@@ -12,11 +12,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -992,6 +994,198 @@ TEST_F(vcpu, bind_unbind)
 	ASSERT_STATE(st, AXVCPU_STATE_READY);
 	ASSERT_TRANSITIONS(st, 0, 1, 2, 2, 0, 0);
 	ASSERT_EQ(0ULL, st.refused);
+}
+
+/* ======================================================================
+ * Time per state and the transition log.
+ */
+
+static __u64 total_ns(const struct axvcpu_state *st)
+{
+	__u64 t = 0;
+	int i;
+
+	for (i = 0; i < AXVCPU_NR_STATES; i++)
+		t += st->time_ns[i];
+	return t;
+}
+
+/* Time is charged to the state the vCPU was in, and never goes back. */
+TEST_F(vcpu, time_per_state)
+{
+	int fd = self->env.vcpu_fd;
+	struct axvcpu_state a, b;
+
+	ASSERT_EQ(0, axvcpu_get_state(fd, &a));
+	sleep_ms(20);
+	ASSERT_EQ(0, axvcpu_get_state(fd, &b));
+	/* The current state's time includes the time up to the call. */
+	ASSERT_LE(a.time_ns[AXVCPU_STATE_CREATED] + 20000000ULL,
+		  b.time_ns[AXVCPU_STATE_CREATED]);
+	ASSERT_EQ(0ULL, b.time_ns[AXVCPU_STATE_FREE]);
+	ASSERT_EQ(0ULL, b.time_ns[AXVCPU_STATE_READY]);
+
+	ASSERT_EQ(0, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
+	ASSERT_EQ(0, axvcpu_bind(fd, AXVCPU_CPU_ANY, 0));
+	sleep_ms(20);
+	ASSERT_EQ(0, axvcpu_get_state(fd, &a));
+	ASSERT_LE(b.time_ns[AXVCPU_STATE_CREATED],
+		  a.time_ns[AXVCPU_STATE_CREATED]);
+	ASSERT_LE(20000000ULL, a.time_ns[AXVCPU_STATE_READY]);
+	ASSERT_LT(total_ns(&b), total_ns(&a));
+	ASSERT_EQ(0ULL, a.time_ns[AXVCPU_STATE_RUNNING]);
+	ASSERT_EQ(0ULL, a.time_ns[AXVCPU_STATE_INVALID]);
+	ASSERT_EQ(0ULL, a.reserved[0]);
+}
+
+static int trace_states(int fd, __u32 entries, __u32 flags)
+{
+	struct axvcpu_trace t = { .entries = entries, .flags = flags };
+
+	return do_ioctl_ptr(fd, AXVCPU_TRACE_STATES, &t);
+}
+
+/* Read the log without waiting: the number of records, or -errno. */
+static int trace_read(int fd, struct axvcpu_transition *rec, int max)
+{
+	int fl = fcntl(fd, F_GETFL);
+	ssize_t n;
+
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	n = read(fd, rec, max * sizeof(*rec));
+	fcntl(fd, F_SETFL, fl);
+	if (n < 0)
+		return -errno;
+	return n / sizeof(*rec);
+}
+
+TEST_F(vcpu, trace_args)
+{
+	int fd = self->env.vcpu_fd;
+	struct axvcpu_transition rec[2];
+	struct axvcpu_state st;
+
+	/* No log yet: nothing to read. */
+	ASSERT_EQ(-EINVAL, trace_read(fd, rec, 1));
+	ASSERT_EQ(-EINVAL, trace_states(fd, 3, 0));
+	ASSERT_EQ(-EINVAL, trace_states(fd, AXVCPU_TRACE_MAX * 2, 0));
+	ASSERT_EQ(-EINVAL, trace_states(fd, 16, 1));
+	ASSERT_EQ(-EFAULT, do_ioctl(fd, AXVCPU_TRACE_STATES, 8));
+	ASSERT_EQ(0, trace_states(fd, 0, 0));	/* stopping none: fine */
+	ASSERT_EQ(-EINVAL, trace_read(fd, rec, 1));
+
+	ASSERT_EQ(0, trace_states(fd, 16, 0));
+	ASSERT_EQ(-EBUSY, trace_states(fd, 32, 0));
+	ASSERT_EQ(0, trace_states(fd, 16, 0));
+	ASSERT_EQ(-EAGAIN, trace_read(fd, rec, 2));
+	/* Less than a record. */
+	ASSERT_EQ(-1, read(fd, rec, sizeof(rec[0]) - 1));
+	ASSERT_EQ(EINVAL, errno);
+
+	/* None of it changed the vCPU. */
+	ASSERT_EQ(0, axvcpu_get_state(fd, &st));
+	ASSERT_STATE(st, AXVCPU_STATE_CREATED);
+	ASSERT_TRANSITIONS(st, 0, 1, 0, 0, 0, 0);
+}
+
+TEST_F(vcpu, trace_records_transitions)
+{
+	int fd = self->env.vcpu_fd, cpu = online_cpus() - 1;
+	struct axvcpu_transition rec[8];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct timespec ts;
+	__u64 before;
+	void *bad;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	before = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	ASSERT_EQ(0, trace_states(fd, 8, 0));
+	ASSERT_EQ(0, poll(&p, 1, 0));
+	ASSERT_EQ(0, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(0, axvcpu_bind(fd, cpu, 0));
+	ASSERT_EQ(0, axvcpu_unbind(fd));
+	/* Refused: no transition, no record. */
+	ASSERT_EQ(-EBADFD, axvcpu_unbind(fd));
+
+	/* A bad buffer: EFAULT, and the record stays for the next read. */
+	bad = mmap(NULL, page_size(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, bad);
+	ASSERT_EQ(-1, read(fd, bad, sizeof(rec[0])));
+	ASSERT_EQ(EFAULT, errno);
+	munmap(bad, page_size());
+	ASSERT_EQ(3, trace_read(fd, rec, 8));
+	ASSERT_EQ(0ULL, rec[0].seq);
+	ASSERT_EQ((__u32)AXVCPU_STATE_CREATED, rec[0].from);
+	ASSERT_EQ((__u32)AXVCPU_STATE_FREE, rec[0].to);
+	ASSERT_EQ(-1, rec[0].cpu);
+	ASSERT_EQ(1ULL, rec[1].seq);
+	ASSERT_EQ((__u32)AXVCPU_STATE_FREE, rec[1].from);
+	ASSERT_EQ((__u32)AXVCPU_STATE_READY, rec[1].to);
+	ASSERT_EQ(cpu, rec[1].cpu);
+	ASSERT_EQ(2ULL, rec[2].seq);
+	ASSERT_EQ((__u32)AXVCPU_STATE_READY, rec[2].from);
+	ASSERT_EQ((__u32)AXVCPU_STATE_FREE, rec[2].to);
+	ASSERT_LE(before, rec[0].time_ns);
+	ASSERT_LE(rec[0].time_ns, rec[1].time_ns);
+	ASSERT_LE(rec[1].time_ns, rec[2].time_ns);
+	ASSERT_EQ(0, poll(&p, 1, 0));
+	ASSERT_EQ(-EAGAIN, trace_read(fd, rec, 8));
+
+	/* Stopped: transitions go unrecorded; again: the count goes on. */
+	ASSERT_EQ(0, trace_states(fd, 0, 0));
+	ASSERT_EQ(0, axvcpu_bind(fd, cpu, 0));
+	ASSERT_EQ(-EAGAIN, trace_read(fd, rec, 8));
+	ASSERT_EQ(0, trace_states(fd, 8, 0));
+	ASSERT_EQ(0, axvcpu_unbind(fd));
+	ASSERT_EQ(1, trace_read(fd, rec, 8));
+	ASSERT_EQ(3ULL, rec[0].seq);
+}
+
+/* A full ring drops its oldest records; seq shows how many. */
+TEST_F(vcpu, trace_overflow_shows_gap)
+{
+	int fd = self->env.vcpu_fd, i;
+	struct axvcpu_transition rec[4];
+
+	ASSERT_EQ(0, trace_states(fd, 2, 0));
+	ASSERT_EQ(0, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, axvcpu_bind(fd, AXVCPU_CPU_ANY, 0));
+		ASSERT_EQ(0, axvcpu_unbind(fd));
+	}
+	/* 7 transitions, the last 2 kept. */
+	ASSERT_EQ(2, trace_read(fd, rec, 4));
+	ASSERT_EQ(5ULL, rec[0].seq);
+	ASSERT_EQ(6ULL, rec[1].seq);
+	ASSERT_EQ((__u32)AXVCPU_STATE_READY, rec[1].from);
+	ASSERT_EQ((__u32)AXVCPU_STATE_FREE, rec[1].to);
+}
+
+/* A blocking read waits for the next transition, made by another thread. */
+static void *bind_later(void *arg)
+{
+	int fd = *(int *)arg;
+
+	sleep_ms(50);
+	return (void *)(long)axvcpu_bind(fd, AXVCPU_CPU_ANY, 0);
+}
+
+TEST_F(vcpu, trace_read_blocks)
+{
+	int fd = self->env.vcpu_fd;
+	struct axvcpu_transition rec;
+	pthread_t t;
+	void *ret;
+
+	ASSERT_EQ(0, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
+	ASSERT_EQ(0, trace_states(fd, 4, 0));
+	ASSERT_EQ(0, pthread_create(&t, NULL, bind_later, &fd));
+	ASSERT_EQ((ssize_t)sizeof(rec), read(fd, &rec, sizeof(rec)));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	ASSERT_EQ(0L, (long)ret);
+	ASSERT_EQ((__u32)AXVCPU_STATE_READY, rec.to);
 }
 
 TEST_F(vcpu, bind_each_online_cpu)

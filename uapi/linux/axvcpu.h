@@ -90,7 +90,9 @@ struct axvcpu_state {
 	/* transitions[s]: how many times the vCPU entered state s */
 	__u64 transitions[AXVCPU_NR_STATES];
 	__u64 refused;			/* requests refused for the state */
-	__u64 reserved[7];
+	/* time_ns[s]: nanoseconds spent in state s, the current one included */
+	__u64 time_ns[AXVCPU_NR_STATES];
+	__u64 reserved[1];
 };
 
 /*
@@ -103,6 +105,35 @@ struct axvcpu_irq {
 	__u32 flags;			/* must be 0 */
 };
 
+/* Largest transition log AXVCPU_TRACE_STATES accepts, in records. */
+#define AXVCPU_TRACE_MAX		4096
+
+/*
+ * AXVCPU_TRACE_STATES, on a vCPU fd: log every state transition of the
+ * vCPU from now on, in a ring of entries records (a power of two, at most
+ * AXVCPU_TRACE_MAX), read with read() on the vCPU fd; poll() says when
+ * records wait.  The ring is allocated by the first call; a later call may
+ * only give the same size again.  entries == 0 stops the log.
+ */
+struct axvcpu_trace {
+	__u32 entries;
+	__u32 flags;			/* must be 0 */
+};
+
+/*
+ * One record of the log.  seq counts every transition since the log
+ * began: a gap between two records read says how many the ring lost
+ * because the reader was too slow.
+ */
+struct axvcpu_transition {
+	__u64 seq;
+	__u64 time_ns;			/* CLOCK_MONOTONIC */
+	__u32 from;			/* AXVCPU_STATE_* */
+	__u32 to;
+	__s32 cpu;			/* the CPU it is bound to then, or -1 */
+	__u32 exit_reason;		/* the vCPU's last KVM_EXIT_* then */
+};
+
 #define AXVCPU_CREATE_VCPU	_IOW(AXVCPU_IO, 0x80, struct axvcpu_create_vcpu)
 #define AXVCPU_SETUP		_IOW(AXVCPU_IO, 0x81, struct axvcpu_setup)
 #define AXVCPU_BIND		_IOW(AXVCPU_IO, 0x82, struct axvcpu_bind)
@@ -112,5 +143,6 @@ struct axvcpu_irq {
 #define AXVCPU_INJECT		_IOW(AXVCPU_IO, 0x86, struct axvcpu_irq)
 /* From any thread: wake a BLOCKED vCPU, make a RUNNING one leave guest mode. */
 #define AXVCPU_KICK		_IO(AXVCPU_IO, 0x87)
+#define AXVCPU_TRACE_STATES	_IOW(AXVCPU_IO, 0x88, struct axvcpu_trace)
 
 #endif /* _UAPI_LINUX_AXVCPU_H */
