@@ -9,8 +9,9 @@
 #			the last line is "N passed, N failed, N skipped"
 #   make check-x86-svm	the selftests in a QEMU guest with AMD SVM
 #   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse
-#   make run		boot a QEMU guest and run tools/axvcpu-demo in it
-#			(AXVCPU_SHELL=1: and a shell after it)
+#   make run		run axvm's sample guests on axvcpu: natively if this
+#			machine can load the module, else in the emulators
+#			(see scripts/run.sh; AXVCPU_SHELL=1: and a shell)
 #   make bench		the cost of an exit on axvcpu beside KVM, under QEMU
 #			with -icount shift=0,sleep=off (guest time counts
 #			instructions: the same figures on every run)

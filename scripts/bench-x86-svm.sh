@@ -21,10 +21,9 @@ mkdir -p "$out"
 kernel_env
 
 build_module "$KDIR" "$out/module" || die "module build failed"
-make -C "$AX_REPO/tools" UAPI_INC="$AX_REPO/uapi" >"$out/tools.log" 2>&1 ||
-	die "tools build failed (log: $out/tools.log)"
+build_tools "$out/tools" || die "tools build failed"
 "$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" --ko "$out/module/axvcpu.ko" \
-	--kmods "$KMODS" --kmod kvm_amd -- "$AX_REPO/tools/axvcpu-bench"
+	--kmods "$KMODS" --kmod kvm_amd -- "$out/tools/axvcpu-bench"
 
 # One CPU: under icount a second one does not come up.
 msg "booting $KREL under QEMU with -icount shift=0,sleep=off"

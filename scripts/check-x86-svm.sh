@@ -47,11 +47,14 @@ tests=$(build_selftests "$selftests" "$out/selftests" \
 	setup_failed build-selftests
 names=$(for t in $tests; do printf ' %s' "${t##*/}"; done)
 msg "selftests:$names"
+# axvm and its guests, for axvm_test.
+build_tools "$out/tools" || setup_failed build-tools
 
 # KVM is loaded in the guest for the comparison and coexistence runs.
 # shellcheck disable=SC2086 # one path per word
 "$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" --ko "$out/module/axvcpu.ko" \
-	--kmods "$KMODS" --kmod kvm_amd -- $tests || setup_failed initramfs
+	--kmods "$KMODS" --kmod kvm_amd --dir "$out/tools/guests" -- \
+	$tests "$out/tools/axvm" || setup_failed initramfs
 
 args="axtest.mode=check axtest.kvm=kvm_amd"
 args="$args axtest.timeout=${AXVCPU_TEST_TIMEOUT:-300}"

@@ -16,16 +16,16 @@
 # the kernel would take the latter for parameters of the axvcpu module):
 #
 #   axtest.mode=check	(default) run the test suite, see check() below
-#   axtest.mode=run	run /tests/axvcpu-demo and show its output
+#   axtest.mode=run	run the sample guests under /tests/axvm, shown plainly
 #   axtest.mode=bench	run /tests/axvcpu-bench on axvcpu, then on KVM
 #   axtest.bench_n=N	iterations of each benchmark
 #   axtest.tests=a,b	the tests to run against /dev/axvcpu (default: all
-#			of /tests but the coexistence test, the demo and
+#			of /tests but the coexistence test, the programs and
 #			AXVCPU_NOT_YET below)
 #   axtest.kvm=m1,m2	modules to modprobe for the KVM comparison runs
 #			(e.g. kvm_amd); none: no KVM runs
 #   axtest.timeout=S	seconds a test may run before it is killed
-#   axtest.shell=1	run mode: a shell after the demo; exit powers off
+#   axtest.shell=1	run mode: a shell after the guests; exit powers off
 #
 # Output framing, read by scripts/tap-summary.sh on the host:
 #
@@ -57,7 +57,7 @@ KO=/lib/modules/axvcpu.ko
 
 # The tests that also run against /dev/kvm: KVM is the reference, and
 # both runs must pass the same tests.
-KVM_TESTS="kvm_abi_test x86_guest_test"
+KVM_TESTS="kvm_abi_test x86_guest_test axvm_test"
 
 # Tests not yet run against /dev/axvcpu by default (axtest.tests may still
 # name them): a new test of a feature a backend is still building goes
@@ -132,7 +132,8 @@ in_list()
 
 # The tests run against /dev/axvcpu: those named on the command line, else
 # axvcpu_test, kvm_abi_test and then every other program of /tests, save
-# the coexistence test (it needs KVM loaded), the demo and AXVCPU_NOT_YET.
+# the coexistence test (it needs KVM loaded), the programs and
+# AXVCPU_NOT_YET.
 default_tests()
 {
 	local t
@@ -142,11 +143,13 @@ default_tests()
 	done
 	for t in /tests/*; do
 		case ${t##*/} in
-		axvcpu_test|kvm_abi_test|coexist_test|axvcpu-demo|axvcpu-bench) ;;
+		axvcpu_test|kvm_abi_test|coexist_test) ;;
+		axvcpu-bench|axvm) ;;	# programs, not tests
 		*)
 			# shellcheck disable=SC2086 # a list of names
 			in_list "${t##*/}" $AXVCPU_NOT_YET ||
-				{ [ -x "$t" ] && echo "${t##*/}"; }
+				{ [ -f "$t" ] && [ -x "$t" ] &&
+				  echo "${t##*/}"; }
 			;;
 		esac
 	done
@@ -227,29 +230,36 @@ unload_kvm()
 	return $rc
 }
 
-# The demo, plainly: what a developer wants to see with "make run".
+# The sample guests under axvm, plainly: what a user sees with "make run".
 run()
 {
-	local rc
+	local arch rc=0
 
+	case $(uname -m) in
+	x86_64)		arch=x86 ;;
+	aarch64)	arch=arm64 ;;
+	*)		echo "no sample guests for $(uname -m)"; return ;;
+	esac
 	if ! insmod "$KO"; then
 		echo "insmod $KO failed"
 		dmesg | tail -n 20
 		return
 	fi
-	echo "=== /tests/axvcpu-demo"
-	AXVCPU_DEV=/dev/axvcpu /tests/axvcpu-demo
-	rc=$?
-	echo "=== axvcpu-demo exited with status $rc"
+	echo "=== axvm guests/$arch/hello.elf"
+	/tests/axvm "/tests/guests/$arch/hello.elf" || rc=$?
+	echo "=== axvm --cpus 4 --stats guests/$arch/smp.elf"
+	/tests/axvm --cpus 4 --stats "/tests/guests/$arch/smp.elf" || rc=$?
+	echo "=== axvm guests/$arch/primes.elf"
+	/tests/axvm "/tests/guests/$arch/primes.elf" || rc=$?
+	echo "=== the guests ran; axvm exit status $rc"
 	if [ -n "$SHELL_AFTER" ]; then
-		echo "=== shell (exit to power off)"
+		echo "=== shell: try /tests/axvm --help (exit to power off)"
 		setsid cttyhack sh
 	fi
 	rmmod axvcpu || echo "rmmod axvcpu failed"
 	[ $rc -eq 0 ] || dmesg | tail -n 40
 }
 
-# The benchmarks, on axvcpu and then on KVM in the same boot (make bench).
 bench()
 {
 	local n=${BENCH_N:-20000}

@@ -265,6 +265,22 @@ build_module()
 	msg "built $2/axvcpu.ko against ${1##*/} ($(elapsed "$start") s)"
 }
 
+# build_tools OUT: build tools/ (axvm, the sample guests and the
+# benchmark) into OUT, for CROSS_COMPILE's target if set; the output is in
+# OUT.log, shown when the build fails.
+build_tools()
+{
+	local cc=()
+
+	[ -z "${CROSS_COMPILE:-}" ] || cc=(CROSS_COMPILE="$CROSS_COMPILE")
+	if ! make -C "$AX_REPO/tools" UAPI_INC="$AX_REPO/uapi" OUT="$1" \
+			"${cc[@]}" -j"$(nproc)" >"$1.log" 2>&1; then
+		tail -n 40 "$1.log" >&2
+		msg "tools build failed (log: $1.log)"
+		return 1
+	fi
+}
+
 # build_selftests DIR OUT LOG: build the kselftest programs of DIR into
 # OUT (kselftest's OUTPUT=), with the harness from linux-source, and print
 # the path of each program, one a line.  The programs are the Makefile's

@@ -11,6 +11,8 @@
 #   --kmods DIR		the booted kernel's module tree, .../lib/modules/<rel>
 #   --kmod NAME		a module of that tree to include with its
 #			dependencies (repeatable), e.g. kvm_amd
+#   --dir DIR		a directory copied whole into /tests (repeatable),
+#			e.g. the sample guests
 #   TEST...		static programs, installed in /tests
 #
 # The staging tree is OUT.gz with ".d" instead of ".gz", rebuilt each time.
@@ -30,6 +32,7 @@ init=$AX_SCRIPTS/guest-init.sh
 ko=
 kmods=
 kmod_names=
+dirs=
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--ko)		ko=$2; shift 2 ;;
 	--kmods)	kmods=$2; shift 2 ;;
 	--kmod)		kmod_names="$kmod_names $2"; shift 2 ;;
+	--dir)		dirs="$dirs $2"; shift 2 ;;
 	--)		shift; break ;;
 	-*)		die "unknown option $1" ;;
 	*)		break ;;
@@ -55,6 +59,9 @@ chmod 755 "$root/init"
 [ -z "$ko" ] || cp "$ko" "$root/lib/modules/axvcpu.ko"
 for t in "$@"; do
 	cp "$t" "$root/tests/"
+done
+for d in $dirs; do
+	cp -r "$d" "$root/tests/"
 done
 
 # install_kmod NAME: NAME and everything it depends on, in the tree's own

@@ -1,39 +1,114 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh - boot a guest with axvcpu and run the demo (make run).
+# run.sh - the sample guests under tools/axvm on axvcpu (make run).
 #
-# Builds the module as scripts/check-x86-svm.sh does, builds tools/ and
-# boots the same QEMU guest with /tests/axvcpu-demo, whose output shows on
-# the terminal.  The guest powers off when the demo is done.
+# Natively when this machine can: root, the running kernel's headers in
+# /lib/modules/$(uname -r)/build, an x86 CPU with VMX or SVM, and no KVM
+# module holding it.  Then the module is built for the running kernel and
+# loaded, axvm runs the hello, smp and primes guests, and the module is
+# unloaded.  Otherwise (the build machines cannot load modules) the same
+# runs in the emulators: Debian's kernel under QEMU with SVM, and, for
+# arm64, under QEMU with EL2; their consoles show on the terminal.
 #
 # Environment:
-#   AXVCPU_SHELL=1	a shell in the guest after the demo (exit to end)
-#   AXVCPU_TIMEOUT	seconds the guest may run (default 600)
+#   AXVCPU_RUN=native|emulator	force one way (default: decide as above)
+#   AXVCPU_SHELL=1	a shell in the emulator after the guests (exit ends)
+#   AXVCPU_TIMEOUT	seconds an emulator may run (default 600)
 #
-# Exits with the status of QEMU: the demo's own status is printed by the
-# guest.  The console is also saved in $AX_BUILD/run/serial.log.
+# Exits non-zero if a guest failed.  The consoles are also saved in
+# $AX_BUILD/run/.
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$AX_BUILD/run
 mkdir -p "$out"
-kernel_env
 
-build_module "$KDIR" "$out/module" || die "module build failed"
-make -C "$AX_REPO/tools" UAPI_INC="$AX_REPO/uapi" >"$out/tools.log" 2>&1 || {
-	tail -n 40 "$out/tools.log" >&2
-	die "tools build failed (log: $out/tools.log)"
+# native_blocker: why the guests cannot run on this machine, or nothing.
+native_blocker()
+{
+	local krel
+
+	krel=$(uname -r)
+	[ "$(id -u)" = 0 ] || { echo "not root"; return; }
+	[ -e "/lib/modules/$krel/build/Makefile" ] ||
+		{ echo "no headers for the running kernel $krel"; return; }
+	[ "$(uname -m)" = x86_64 ] ||
+		{ echo "natively only on x86 (AXVCPU_RUN=native to try)"; return; }
+	grep -qwE 'vmx|svm' /proc/cpuinfo ||
+		{ echo "the CPU shows no VMX or SVM"; return; }
+	if grep -qE '^kvm_(intel|amd) ' /proc/modules; then
+		echo "KVM holds the CPU's virtualization (rmmod kvm_intel or kvm_amd to free it)"
+	fi
 }
-"$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" --ko "$out/module/axvcpu.ko" \
-	-- "$AX_REPO/tools/axvcpu-demo"
 
-args=axtest.mode=run
-[ "${AXVCPU_SHELL:-0}" != 1 ] || args="$args axtest.shell=1"
+run_native()
+{
+	local krel rc=0 g
 
-msg "booting $KREL under QEMU (Ctrl-a x quits)"
-export AXVCPU_INTERACTIVE=1
-# shellcheck disable=SC2086 # kernel arguments, one a word
-exec "$AX_SCRIPTS/qemu-x86.sh" "$VMLINUZ" "$out/initrd.gz" \
-	"$out/serial.log" $args
+	krel=$(uname -r)
+	build_module "/lib/modules/$krel/build" "$out/native-module" ||
+		die "module build failed"
+	build_tools "$out/native-tools" || die "tools build failed"
+	insmod "$out/native-module/axvcpu.ko" ||
+		die "insmod failed: see dmesg (a kernel that needs signed modules refuses it)"
+	# shellcheck disable=SC2064 # expand now
+	trap "rmmod axvcpu" EXIT
+	g=$out/native-tools/guests/x86
+	for args in "$g/hello.elf" "--cpus 4 --stats $g/smp.elf" \
+		    "$g/primes.elf"; do
+		echo "=== axvm $args"
+		# shellcheck disable=SC2086 # options and a path
+		"$out/native-tools/axvm" $args || rc=$?
+	done
+	return $rc
+}
+
+run_x86_emulated()
+{
+	local dir=$out/x86 log
+
+	mkdir -p "$dir"
+	build_module "$KDIR" "$dir/module" || die "module build failed"
+	build_tools "$dir/tools" || die "tools build failed"
+	"$AX_SCRIPTS/mkinitramfs.sh" "$dir/initrd.gz" \
+		--ko "$dir/module/axvcpu.ko" --dir "$dir/tools/guests" \
+		-- "$dir/tools/axvm"
+	# shellcheck disable=SC2153 # set by kernel_env
+	msg "x86: booting $KREL under QEMU with SVM (Ctrl-a x quits)"
+	log=$dir/serial.log
+	# shellcheck disable=SC2086 # kernel arguments, one a word
+	AXVCPU_INTERACTIVE=1 "$AX_SCRIPTS/qemu-x86.sh" "$VMLINUZ" \
+		"$dir/initrd.gz" "$log" $args </dev/null || true
+	grep -q "the guests ran; axvm exit status 0" "$log"
+}
+
+how=${AXVCPU_RUN:-}
+if [ -z "$how" ]; then
+	blocker=$(native_blocker)
+	if [ -z "$blocker" ]; then
+		how=native
+	else
+		msg "running in the emulator: $blocker"
+		how=emulator
+	fi
+fi
+
+case $how in
+native)
+	run_native
+	;;
+emulator)
+	kernel_env
+	args=axtest.mode=run
+	[ "${AXVCPU_SHELL:-0}" != 1 ] || args="$args axtest.shell=1"
+	status=0
+	run_x86_emulated || status=1
+	[ $status -eq 0 ] || msg "a guest failed (console: $out/x86/serial.log)"
+	exit $status
+	;;
+*)
+	die "AXVCPU_RUN=$how: native or emulator"
+	;;
+esac
