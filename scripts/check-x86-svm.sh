@@ -20,6 +20,7 @@
 #   AXVCPU_TIMEOUT	seconds the guest may run (default 600)
 #   AXVCPU_TEST_TIMEOUT	seconds one test may run in it (default 300)
 #   AXVCPU_VERBOSE=1	also show the whole serial log
+#   AXVCPU_FUZZ_SEEDS, AXVCPU_FUZZ_CALLS	fuzz_test's seeds and calls
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
@@ -58,6 +59,10 @@ build_tools "$out/tools" || setup_failed build-tools
 
 args="axtest.mode=check axtest.kvm=kvm_amd"
 args="$args axtest.timeout=${AXVCPU_TEST_TIMEOUT:-300}"
+[ -z "${AXVCPU_FUZZ_SEEDS:-}" ] ||
+	args="$args axtest.fuzz_seeds=$AXVCPU_FUZZ_SEEDS"
+[ -z "${AXVCPU_FUZZ_CALLS:-}" ] ||
+	args="$args axtest.fuzz_calls=$AXVCPU_FUZZ_CALLS"
 if [ -n "${AXVCPU_TESTS:-}" ]; then
 	args="$args axtest.tests=$(echo "$AXVCPU_TESTS" | tr ' ' ,)"
 fi

@@ -26,6 +26,8 @@
 #			(e.g. kvm_amd); none: no KVM runs
 #   axtest.timeout=S	seconds a test may run before it is killed
 #   axtest.shell=1	run mode: a shell after the guests; exit powers off
+#   axtest.fuzz_seeds=a,b	fuzz_test's seeds (AXVCPU_FUZZ_SEEDS)
+#   axtest.fuzz_calls=N	fuzz_test's calls per thread and seed
 #
 # Output framing, read by scripts/tap-summary.sh on the host:
 #
@@ -79,6 +81,8 @@ for arg in $(cat /proc/cmdline); do
 	axtest.kvm=*)		KVM_MODS=$(echo "${arg#*=}" | tr , ' ') ;;
 	axtest.timeout=*)	TIMEOUT=${arg#*=} ;;
 	axtest.shell=*)		SHELL_AFTER=${arg#*=} ;;
+	axtest.fuzz_seeds=*)	export AXVCPU_FUZZ_SEEDS=${arg#*=} ;;
+	axtest.fuzz_calls=*)	export AXVCPU_FUZZ_CALLS=${arg#*=} ;;
 	esac
 done
 
