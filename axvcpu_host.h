@@ -9,6 +9,7 @@
 #include <linux/cpumask.h>
 #include <linux/kref.h>
 #include <linux/kvm.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/types.h>
@@ -41,6 +42,7 @@ struct axvcpu_memslot {
 struct axvcpu_vm {
 	struct kref kref;		/* the VM fd and each vCPU fd */
 	struct mm_struct *mm;		/* the creator's; mmgrab()ed */
+	struct list_head list;		/* in the module's list of VMs */
 	u32 id;
 	struct mutex lock;		/* vcpus, nr_vcpus, slots */
 	struct xarray vcpus;		/* by vcpu_id */

@@ -30,7 +30,15 @@ static unsigned int axvcpu_dev_mode = 0600;
 module_param_named(dev_mode, axvcpu_dev_mode, uint, 0444);
 MODULE_PARM_DESC(dev_mode, "Mode of /dev/axvcpu (default 0600)");
 
+static unsigned int axvcpu_max_vms = 64;
+module_param_named(max_vms_per_process, axvcpu_max_vms, uint, 0644);
+MODULE_PARM_DESC(max_vms_per_process,
+		 "VMs one process may have at a time (default 64)");
+
 static DEFINE_IDA(axvcpu_vm_ida);
+/* Every live VM, to count each process's against max_vms_per_process. */
+static LIST_HEAD(axvcpu_vms);
+static DEFINE_MUTEX(axvcpu_vms_lock);
 static atomic_t axvcpu_nr_vms = ATOMIC_INIT(0);
 static atomic_t axvcpu_nr_vcpus = ATOMIC_INIT(0);
 static struct dentry *axvcpu_debugfs;
@@ -289,6 +297,13 @@ out_unlock:
 
 /* --- VM fd -------------------------------------------------------------- */
 
+static void axvcpu_vm_list_del(struct axvcpu_vm *vm)
+{
+	mutex_lock(&axvcpu_vms_lock);
+	list_del(&vm->list);
+	mutex_unlock(&axvcpu_vms_lock);
+}
+
 static void axvcpu_vm_free(struct kref *kref)
 {
 	struct axvcpu_vm *vm = container_of(kref, struct axvcpu_vm, kref);
@@ -302,6 +317,7 @@ static void axvcpu_vm_free(struct kref *kref)
 	if (axvcpu_arch->vm_destroy)
 		axvcpu_arch->vm_destroy(vm);
 	axvcpu_hardware_put();
+	axvcpu_vm_list_del(vm);
 	mmdrop(vm->mm);
 	ida_free(&axvcpu_vm_ida, vm->id);
 	kfree(vm);
@@ -362,6 +378,28 @@ static const struct file_operations axvcpu_vm_fops = {
 	.llseek = noop_llseek,
 };
 
+/* Add vm to the list, unless its process has max_vms_per_process. */
+static int axvcpu_vm_list_add(struct axvcpu_vm *vm)
+{
+	unsigned int max = READ_ONCE(axvcpu_max_vms), n = 0;
+	struct axvcpu_vm *other;
+	int r = 0;
+
+	mutex_lock(&axvcpu_vms_lock);
+	list_for_each_entry(other, &axvcpu_vms, list)
+		if (other->mm == vm->mm)
+			n++;
+	if (n >= max) {
+		pr_info_ratelimited("axvcpu: %s[%d] has %u VMs, the max_vms_per_process limit\n",
+				    current->comm, task_pid_nr(current), n);
+		r = -EMFILE;
+	} else {
+		list_add(&vm->list, &axvcpu_vms);
+	}
+	mutex_unlock(&axvcpu_vms_lock);
+	return r;
+}
+
 static int axvcpu_create_vm(unsigned long type)
 {
 	struct axvcpu_vm *vm;
@@ -378,10 +416,13 @@ static int axvcpu_create_vm(unsigned long type)
 	xa_init(&vm->vcpus);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	r = axvcpu_vm_list_add(vm);
+	if (r)
+		goto out_drop_mm;
 
 	r = ida_alloc(&axvcpu_vm_ida, GFP_KERNEL);
 	if (r < 0)
-		goto out_drop_mm;
+		goto out_list_del;
 	vm->id = r;
 
 	r = axvcpu_hardware_get();
@@ -416,6 +457,8 @@ out_put_hw:
 	axvcpu_hardware_put();
 out_free_id:
 	ida_free(&axvcpu_vm_ida, vm->id);
+out_list_del:
+	axvcpu_vm_list_del(vm);
 out_drop_mm:
 	mmdrop(vm->mm);
 	kfree(vm);

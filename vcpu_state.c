@@ -602,21 +602,30 @@ static void axvcpu_test_stall(void)
 }
 
 /*
- * The thread runs on a CPU outside the vCPU's phys_cpu_set: confine it to
- * the set (the caller sees its affinity change) and let the scheduler move
- * it; the vCPU never enters guest mode outside the set.
+ * The thread runs on a CPU outside the vCPU's phys_cpu_set: narrow its
+ * affinity to the CPUs of the set it may already use (the caller sees its
+ * affinity change) and let the scheduler move it; the vCPU never enters
+ * guest mode outside the set.  Never wider than the thread's affinity: that
+ * one obeys the thread's cpuset, which phys_cpu_set must not escape.
  */
 static int axvcpu_confine(struct axvcpu_vcpu *vcpu)
 {
-	int r;
+	cpumask_var_t mask;
+	int r = 0;
 
-	r = set_cpus_allowed_ptr(current, vcpu->cpu_set);
-	if (r) {
-		pr_warn_ratelimited("axvcpu: vm %u vcpu %u: cannot move the thread into phys_cpu_set (%d)\n",
-				    vcpu->vm->id, vcpu->vcpu_id, r);
-		return -ENXIO;	/* no CPU of the set is online */
+	if (!alloc_cpumask_var(&mask, GFP_KERNEL))
+		return -ENOMEM;
+	if (!cpumask_and(mask, vcpu->cpu_set, &current->cpus_mask)) {
+		pr_info_ratelimited("axvcpu: vm %u vcpu %u: the thread may run on no CPU of phys_cpu_set\n",
+				    vcpu->vm->id, vcpu->vcpu_id);
+		r = -EPERM;
+	} else if (set_cpus_allowed_ptr(current, mask)) {
+		pr_warn_ratelimited("axvcpu: vm %u vcpu %u: cannot move the thread into phys_cpu_set\n",
+				    vcpu->vm->id, vcpu->vcpu_id);
+		r = -ENXIO;	/* no CPU of the set is online */
 	}
-	return 0;
+	free_cpumask_var(mask);
+	return r;
 }
 
 /*
@@ -772,7 +781,8 @@ long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 		/* The hardware refused the guest: kvm_run says why. */
 		axvcpu_hw_failed(vcpu, AXVCPU_STEP_RUN, -EIO);
 		r = 0;
-	} else if (r < 0 && r != -EINTR && r != -EOPNOTSUPP && r != -ENXIO) {
+	} else if (r < 0 && r != -EINTR && r != -EOPNOTSUPP && r != -ENXIO &&
+		   r != -EPERM && r != -ENOMEM) {
 		axvcpu_hw_failed(vcpu, AXVCPU_STEP_RUN, r);
 	} else {
 		axvcpu_transition(vcpu, AXVCPU_STATE_READY);

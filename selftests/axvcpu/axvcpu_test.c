@@ -121,6 +121,7 @@ static void clear_test_params(void)
 	char buf[64];
 
 	param_write("test_stall_ms", "0");
+	param_write("max_vms_per_process", "64");
 	if (param_read("fail_step", buf, sizeof(buf)) || param_is_unset(buf))
 		return;
 	if (param_write("fail_step", "none"))
@@ -305,6 +306,7 @@ FIXTURE_SETUP(dev)
 
 FIXTURE_TEARDOWN(dev)
 {
+	clear_test_params();
 	mem_free(self->mem, MEM_PAGES);
 	if (self->vm_fd >= 0)
 		close(self->vm_fd);
@@ -404,6 +406,48 @@ TEST_F(dev, vcpu_count_limit)
 	for (i = 0; i < max_vcpus; i++)
 		close(fds[i]);
 	free(fds);
+}
+
+static int create_vm_in_child(void *arg)
+{
+	int sys = *(int *)arg, vm;
+
+	/* The child's mm has none of its parent's VMs. */
+	vm = create_vm(sys);
+	if (vm < 0)
+		return -vm;
+	close(vm);
+	return 0;
+}
+
+/* max_vms_per_process: EMFILE past it, per process, and freed on close. */
+TEST_F(dev, vms_per_process_limit)
+{
+	char buf[32];
+	int vms[3], i;
+
+	ASSERT_EQ(0, param_read("max_vms_per_process", buf, sizeof(buf)));
+	ASSERT_STREQ("64", buf);
+	/* The fixture's VM is the first. */
+	ASSERT_EQ(0, param_write("max_vms_per_process", "4"));
+	for (i = 0; i < 3; i++) {
+		vms[i] = create_vm(self->sys_fd);
+		ASSERT_LE(0, vms[i]);
+	}
+	ASSERT_EQ(-EMFILE, create_vm(self->sys_fd));
+	ASSERT_STATUS("vms", 4);
+	ASSERT_EQ(0, run_in_child(create_vm_in_child, &self->sys_fd));
+	close(vms[0]);
+	vms[0] = create_vm(self->sys_fd);
+	ASSERT_LE(0, vms[0]);
+	ASSERT_EQ(-EMFILE, create_vm(self->sys_fd));
+	/* Lowered below the count: existing VMs stay, no new one. */
+	ASSERT_EQ(0, param_write("max_vms_per_process", "1"));
+	ASSERT_EQ(-EMFILE, create_vm(self->sys_fd));
+	clear_test_params();
+	for (i = 0; i < 3; i++)
+		close(vms[i]);
+	ASSERT_STATUS("vms", 1);
 }
 
 TEST_F(dev, create_vcpu_args)
