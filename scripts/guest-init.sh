@@ -26,6 +26,8 @@
 #			(e.g. kvm_amd); none: no KVM runs
 #   axtest.timeout=S	seconds a test may run before it is killed
 #   axtest.shell=1	run mode: a shell after the guests; exit powers off
+#   axtest.kmemleak=1	kmemleak: a baseline before insmod, and a scan after
+#			rmmod that must report nothing new
 #   axtest.fuzz_seeds=a,b	fuzz_test's seeds (AXVCPU_FUZZ_SEEDS)
 #   axtest.fuzz_calls=N	fuzz_test's calls per thread and seed
 #
@@ -59,7 +61,7 @@ KO=/lib/modules/axvcpu.ko
 
 # The tests that also run against /dev/kvm: KVM is the reference, and
 # both runs must pass the same tests.
-KVM_TESTS="kvm_abi_test x86_guest_test axvm_test"
+KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test axvm_test"
 
 # Tests not yet run against /dev/axvcpu by default (axtest.tests may still
 # name them): a new test of a feature a backend is still building goes
@@ -71,6 +73,7 @@ TESTS=
 KVM_MODS=
 TIMEOUT=300
 SHELL_AFTER=
+KMEMLEAK=
 
 # shellcheck disable=SC2013 # the words of one line
 for arg in $(cat /proc/cmdline); do
@@ -81,6 +84,7 @@ for arg in $(cat /proc/cmdline); do
 	axtest.kvm=*)		KVM_MODS=$(echo "${arg#*=}" | tr , ' ') ;;
 	axtest.timeout=*)	TIMEOUT=${arg#*=} ;;
 	axtest.shell=*)		SHELL_AFTER=${arg#*=} ;;
+	axtest.kmemleak=*)	KMEMLEAK=${arg#*=} ;;
 	axtest.fuzz_seeds=*)	export AXVCPU_FUZZ_SEEDS=${arg#*=} ;;
 	axtest.fuzz_calls=*)	export AXVCPU_FUZZ_CALLS=${arg#*=} ;;
 	esac
@@ -182,11 +186,15 @@ check()
 	fi
 
 	# The module alone: load, every test, unload with all fds closed.
+	[ -z "$KMEMLEAK" ] || step kmemleak:baseline "kmemleak baseline" \
+		kmemleak_baseline
 	if step axvcpu:insmod "insmod axvcpu" insmod "$KO"; then
 		for t in $TESTS; do
 			run_test "$t" /dev/axvcpu axvcpu
 		done
-		step axvcpu:rmmod "rmmod axvcpu" rmmod axvcpu
+		step axvcpu:rmmod "rmmod axvcpu" rmmod axvcpu &&
+			[ -n "$KMEMLEAK" ] &&
+			step kmemleak:scan "no leak after rmmod" kmemleak_scan
 	fi
 
 	# Both at once: axvcpu must load, and must refuse cleanly to use the
@@ -214,6 +222,31 @@ secondary_cpus()
 		[ -w "$c" ] && echo "$1" >"$c"
 	done
 	return 0
+}
+
+KMEMLEAK_FILE=/sys/kernel/debug/kmemleak
+
+# kmemleak_baseline: no automatic scans (their reports would land in the
+# log at random), and what the kernel leaked before the module is set aside.
+kmemleak_baseline()
+{
+	[ -w "$KMEMLEAK_FILE" ] || { echo "no $KMEMLEAK_FILE"; return 1; }
+	echo scan=off >"$KMEMLEAK_FILE" &&
+		echo scan >"$KMEMLEAK_FILE" &&
+		echo clear >"$KMEMLEAK_FILE"
+}
+
+# kmemleak_scan: objects unreferenced since the baseline.  An object must
+# be 5 s old to be reported, and a second scan confirms the first.
+kmemleak_scan()
+{
+	local leaks
+
+	sleep 6
+	echo scan >"$KMEMLEAK_FILE" && echo scan >"$KMEMLEAK_FILE" || return 1
+	leaks=$(cat "$KMEMLEAK_FILE")
+	[ -z "$leaks" ] || { echo "$leaks"; return 1; }
+	echo "kmemleak: nothing new"
 }
 
 # load_kvm: the KVM modules with their dependencies; /dev/kvm must appear.

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x86_hostile_test: guests that try what a guest must not get away with.
+ *
+ * Each guest ends in a documented exit, or the instruction faults in the
+ * guest, and the host goes on: the run's kernel log must stay clean.
+ * Run against /dev/axvcpu and against KVM ($AXVCPU_DEV); where KVM gives
+ * the guest more (it emulates nested SVM's MSRs) the test is axvcpu's only.
+ *
+ * The real-mode guests have an interrupt vector table whose handler for
+ * vector v reports v on PORT and halts, so a test sees which exception an
+ * instruction raised.
+ */
+#define _GNU_SOURCE
+#include <cpuid.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "x86_guest.h"
+#include "x86_guest_harness.h"
+
+#define MEM_SIZE	(2UL << 20)
+#define PORT		0x10
+#define NO_FAULT	0xaa	/* what a guest reports when nothing faulted */
+#define VEC_UD		6
+#define VEC_GP		13
+#define HANDLER_SIZE	8
+
+/* "mov $NO_FAULT, %al; out %al, $PORT; hlt": appended to every probe. */
+static const uint8_t report_ok[] = { 0xb0, NO_FAULT, 0xe6, PORT, 0xf4 };
+
+FIXTURE(hostile) {
+	struct xg_vm vm;
+	struct xg_vcpu vcpu;
+};
+
+FIXTURE_SETUP(hostile)
+{
+	int ret;
+
+	self->vcpu.fd = -1;
+	ret = xg_vm_create(&self->vm, MEM_SIZE);
+	ASSERT_EQ(0, ret)
+		TH_LOG("a VM on %s: %s", xg_dev_path(), strerror(-ret));
+	ret = xg_vcpu_create(&self->vm, 0, &self->vcpu);
+	ASSERT_EQ(0, ret) TH_LOG("KVM_CREATE_VCPU: %s", strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(hostile)
+{
+	if (self->vcpu.fd >= 0)
+		xg_vcpu_destroy(&self->vcpu);
+	xg_vm_destroy(&self->vm);
+}
+
+/* The vector table: vector v's handler, at XG_CODE2 + 8 v, reports v. */
+static void install_ivt(struct xg_vm *vm)
+{
+	uint32_t *ivt = xg_gpa(vm, 0);
+	uint8_t *h = xg_gpa(vm, XG_CODE2);
+	unsigned int v;
+
+	for (v = 0; v < 32; v++) {
+		uint8_t code[HANDLER_SIZE] = { 0xb0, v, 0xe6, PORT, 0xf4 };
+
+		memcpy(h + v * HANDLER_SIZE, code, sizeof(code));
+		ivt[v] = XG_CODE2 + v * HANDLER_SIZE;	/* segment 0 */
+	}
+}
+
+/* Run @insn in real mode; what the guest reported on PORT. */
+static unsigned int probe(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(hostile) *self, const uint8_t *insn,
+			  size_t len)
+{
+	uint8_t code[64];
+	char buf[160];
+	int ret;
+
+	ASSERT_LT(len + sizeof(report_ok), sizeof(code)) {
+		return 0;
+	}
+	memcpy(code, insn, len);
+	memcpy(code + len, report_ok, sizeof(report_ok));
+	install_ivt(&self->vm);
+	real_mode_guest(_metadata, &self->vm, &self->vcpu, code,
+			len + sizeof(report_ok));
+	ret = xg_run(&self->vcpu);
+	EXPECT_EQ(0, ret) {
+		TH_LOG("KVM_RUN: %s", strerror(-ret));
+		return 0;
+	}
+	EXPECT_EQ(KVM_EXIT_IO, self->vcpu.run->exit_reason) {
+		TH_LOG("%s", xg_exit_str(&self->vcpu, buf, sizeof(buf)));
+		return 0;
+	}
+	EXPECT_EQ(PORT, self->vcpu.run->io.port);
+	return xg_io_value(&self->vcpu);
+}
+
+struct insn {
+	const char *name;
+	uint8_t bytes[8];
+	size_t len;
+};
+
+/* Not in VMX operation, EFER.SVME clear: each is #UD on any x86 host. */
+static const struct insn virt_insns[] = {
+	{ "vmrun",   { 0x0f, 0x01, 0xd8 }, 3 },
+	{ "vmload",  { 0x0f, 0x01, 0xda }, 3 },
+	{ "vmsave",  { 0x0f, 0x01, 0xdb }, 3 },
+	{ "stgi",    { 0x0f, 0x01, 0xdc }, 3 },
+	{ "clgi",    { 0x0f, 0x01, 0xdd }, 3 },
+	{ "skinit",  { 0x0f, 0x01, 0xde }, 3 },
+	{ "invlpga", { 0x0f, 0x01, 0xdf }, 3 },
+	{ "vmxon",   { 0xf3, 0x0f, 0xc7, 0x36, 0x00, 0x30 }, 6 },
+	{ "vmptrld", { 0x0f, 0xc7, 0x36, 0x00, 0x30 }, 5 },
+	{ "vmclear", { 0x66, 0x0f, 0xc7, 0x36, 0x00, 0x30 }, 6 },
+	{ "vmlaunch", { 0x0f, 0x01, 0xc2 }, 3 },
+	{ "vmresume", { 0x0f, 0x01, 0xc3 }, 3 },
+	{ "vmxoff",  { 0x0f, 0x01, 0xc4 }, 3 },
+	{ "invept",  { 0x66, 0x0f, 0x38, 0x80, 0x06, 0x00, 0x30 }, 7 },
+	{ "invvpid", { 0x66, 0x0f, 0x38, 0x81, 0x06, 0x00, 0x30 }, 7 },
+};
+
+TEST_F(hostile, virtualization_instructions_ud)
+{
+	unsigned int i, v;
+
+	for (i = 0; i < sizeof(virt_insns) / sizeof(virt_insns[0]); i++) {
+		v = probe(_metadata, self, virt_insns[i].bytes,
+			  virt_insns[i].len);
+		EXPECT_EQ(VEC_UD, v) TH_LOG("%s: vector %u", virt_insns[i].name,
+					    v);
+	}
+}
+
+/* mov $msr, %ecx; mov $lo, %eax; xor %edx, %edx; wrmsr (or rdmsr). */
+static size_t msr_code(uint8_t *c, uint32_t msr, uint32_t lo, bool write)
+{
+	size_t n = 0;
+
+	c[n++] = 0x66;
+	c[n++] = 0xb9;
+	memcpy(c + n, &msr, 4);
+	n += 4;
+	c[n++] = 0x66;
+	c[n++] = 0xb8;
+	memcpy(c + n, &lo, 4);
+	n += 4;
+	c[n++] = 0x66;
+	c[n++] = 0x31;
+	c[n++] = 0xd2;
+	c[n++] = 0x0f;
+	c[n++] = write ? 0x30 : 0x32;
+	return n;
+}
+
+/*
+ * MSRs whose host value matters: a write, or a read, raises #GP in the
+ * guest and leaves the host's alone.  KVM gives its guests several of
+ * them (nested SVM's own, the APIC base...): axvcpu's only.
+ */
+static const struct {
+	const char *name;
+	uint32_t msr;
+} host_msrs[] = {
+	{ "VM_HSAVE_PA", 0xc0010117 }, { "VM_CR", 0xc0010114 },
+	{ "SYSCFG", 0xc0010010 }, { "HWCR", 0xc0010015 },
+	{ "SPEC_CTRL", 0x48 }, { "PRED_CMD", 0x49 },
+	{ "APIC_BASE", 0x1b }, { "TSC", 0x10 },
+	{ "FEATURE_CONTROL", 0x3a }, { "DEBUGCTL", 0x1d9 },
+	{ "MTRR_DEF_TYPE", 0x2ff }, { "PAT", 0x277 },
+	{ "MC0_CTL", 0x400 }, { "SMM_BASE", 0xc0010111 },
+};
+
+TEST_F(hostile, host_msrs_gp)
+{
+	uint8_t code[32];
+	unsigned int i, v;
+	size_t n;
+
+	if (xg_is_kvm())
+		SKIP(return, "KVM emulates several of these MSRs");
+	for (i = 0; i < sizeof(host_msrs) / sizeof(host_msrs[0]); i++) {
+		n = msr_code(code, host_msrs[i].msr, 0, true);
+		v = probe(_metadata, self, code, n);
+		EXPECT_EQ(VEC_GP, v) TH_LOG("wrmsr %s: vector %u",
+					    host_msrs[i].name, v);
+		n = msr_code(code, host_msrs[i].msr, 0, false);
+		v = probe(_metadata, self, code, n);
+		EXPECT_EQ(VEC_GP, v) TH_LOG("rdmsr %s: vector %u",
+					    host_msrs[i].name, v);
+	}
+}
+
+/* EFER.SVME for the guest: refused; the host's EFER is not the guest's. */
+TEST_F(hostile, efer_svme_gp)
+{
+	uint8_t code[32];
+	unsigned int v;
+	size_t n;
+
+	if (xg_is_kvm())
+		SKIP(return, "KVM offers nested SVM");
+	n = msr_code(code, 0xc0000080, 1u << 12, true);
+	v = probe(_metadata, self, code, n);
+	EXPECT_EQ(VEC_GP, v);
+}
+
+/* The CPU's physical address width, as the guest sees it. */
+static unsigned int phys_bits(void)
+{
+	unsigned int a, b, c, d;
+
+	if (!__get_cpuid(0x80000008, &a, &b, &c, &d))
+		return 36;
+	return a & 0xff;
+}
+
+#define HIGH_VA		(1ULL << 39)	/* PML4 entry 1: 1 GiB pages */
+#define HIGH_PDPT	0x4000UL
+#define FIRST_BIT	32		/* above slot 0 and the 4 GiB map */
+
+/*
+ * Read the guest-physical address 2^k through a 1 GiB page at HIGH_VA +
+ * k GiB, for k = FIRST_BIT up to the physical address width, which is a
+ * reserved bit: that last read faults in the guest, which has no IDT.
+ */
+static const uint8_t walk_code[] = {
+	0xb9, FIRST_BIT, 0x00, 0x00, 0x00,	/* 00: mov $FIRST_BIT, %ecx */
+	0x48, 0x89, 0xc8,			/* 05: mov %rcx, %rax */
+	0x48, 0xc1, 0xe0, 0x1e,			/* 08: shl $30, %rax */
+	0x48, 0xba, 0x00, 0x00, 0x00, 0x00,	/* 0c: movabs $HIGH_VA, %rdx */
+	0x80, 0x00, 0x00, 0x00,
+	0x48, 0x01, 0xd0,			/* 16: add %rdx, %rax */
+	0x8a, 0x18,				/* 19: mov (%rax), %bl */
+	0xff, 0xc1,				/* 1b: inc %ecx */
+	0x81, 0xf9, 0x00, 0x00, 0x00, 0x00,	/* 1d: cmp $bits, %ecx */
+	0x76, 0xe0,				/* 23: jbe 05 */
+	0xf4,					/* 25: hlt */
+};
+
+/*
+ * Every power of two of guest-physical memory up to the CPU's width: each
+ * read is an MMIO exit at that address, and the address the width forbids
+ * ends the guest in a triple fault.
+ */
+TEST_F(hostile, touch_every_gpa_width)
+{
+	unsigned int bits = phys_bits(), k;
+	uint8_t code[sizeof(walk_code)];
+	uint64_t *pml4, *pdpt;
+	char buf[160];
+
+	ASSERT_LE(FIRST_BIT + 1, bits);
+	ASSERT_GE(52U, bits);
+	memcpy(code, walk_code, sizeof(code));
+	memcpy(code + 0x1f, &bits, 4);
+	long_mode_guest(_metadata, &self->vm, &self->vcpu, code, sizeof(code));
+	pml4 = xg_gpa(&self->vm, XG_PML4);
+	pdpt = xg_gpa(&self->vm, HIGH_PDPT);
+	memset(pdpt, 0, 4096);
+	pml4[HIGH_VA >> 39] = HIGH_PDPT | 0x3;
+	for (k = FIRST_BIT; k <= bits; k++)
+		pdpt[k] = (1ULL << k) | 0x83;	/* P, RW, 1 GiB */
+
+	for (k = FIRST_BIT; k < bits; k++) {
+		run_expect(_metadata, &self->vcpu, KVM_EXIT_MMIO);
+		ASSERT_EQ(1ULL << k, self->vcpu.run->mmio.phys_addr)
+			TH_LOG("bit %u: %s", k, xg_exit_str(&self->vcpu, buf,
+							    sizeof(buf)));
+		ASSERT_EQ(0, self->vcpu.run->mmio.is_write);
+		ASSERT_EQ(1U, self->vcpu.run->mmio.len);
+	}
+	run_expect(_metadata, &self->vcpu, KVM_EXIT_SHUTDOWN);
+}
+
+/*
+ * HLT with interrupts off and no way out but the VMM: with KVM's ABI it
+ * exits; signals still stop a guest that spins with interrupts off.
+ */
+TEST_F(hostile, hlt_with_interrupts_off)
+{
+	static const uint8_t cli_hlt[] = { 0xfa, 0xf4, 0xeb, 0xfc };
+	struct kvm_regs regs;
+
+	real_mode_guest(_metadata, &self->vm, &self->vcpu, cli_hlt,
+			sizeof(cli_hlt));
+	run_expect(_metadata, &self->vcpu, KVM_EXIT_HLT);
+	run_expect(_metadata, &self->vcpu, KVM_EXIT_HLT);
+	get_regs(_metadata, &self->vcpu, &regs);
+	ASSERT_EQ(0ULL, regs.rflags & XG_RFLAGS_IF);
+}
+
+TEST_HARNESS_MAIN
