@@ -8,6 +8,8 @@
 #   make check		what CI runs: deps, lint, then every CHECK_TARGETS;
 #			the last line is "N passed, N failed, N skipped"
 #   make check-x86-svm	the selftests in a QEMU guest with AMD SVM
+#   make check-debug	the same on a debug kernel built from linux-source
+#			(KASAN, lockdep, kmemleak, UBSAN, ...; cached)
 #   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse
 #   make run		run axvm's sample guests on axvcpu: natively if this
 #			machine can load the module, else in the emulators
@@ -28,7 +30,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 # Each backend adds its target here (check-x86-vmx, check-arm64, ...).
-CHECK_TARGETS ?= check-x86-svm
+CHECK_TARGETS ?= check-x86-svm check-debug
 export CHECK_TARGETS
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR)
@@ -61,6 +63,9 @@ check:
 check-x86-svm:
 	@scripts/check-x86-svm.sh
 
+check-debug:
+	@scripts/check-x86-svm.sh debug
+
 lint:
 	@scripts/lint.sh
 
@@ -73,4 +78,4 @@ bench:
 deps:
 	@scripts/deps.sh
 
-.PHONY: all modules clean check check-x86-svm lint run bench deps
+.PHONY: all modules clean check check-x86-svm check-debug lint run bench deps

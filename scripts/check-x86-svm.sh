@@ -3,6 +3,12 @@
 #
 # check-x86-svm.sh - the selftests on AMD SVM, in a QEMU guest.
 #
+# Usage: check-x86-svm.sh [debug]
+#
+# With "debug" (make check-debug) the guest kernel is the debug kernel of
+# scripts/debug-kernel.sh (KASAN, lockdep, kmemleak, UBSAN, ...), without
+# KVM's runs, with more fuzzer seeds, and after the module is unloaded a
+# kmemleak scan must find nothing new.
 # Builds axvcpu.ko against the headers of the Debian kernel that
 # scripts/kernel.sh resolved, builds the selftests, packs both with KVM's
 # modules into an initramfs, boots that kernel under QEMU (TCG, -cpu max:
@@ -25,7 +31,12 @@
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
-label=x86-svm
+flavour=${1:-}
+case $flavour in
+"")	label=x86-svm ;;
+debug)	label=x86-svm-debug ;;
+*)	die "usage: ${0##*/} [debug]" ;;
+esac
 out=$AX_BUILD/$label
 selftests=${AXVCPU_SELFTESTS:-$AX_REPO/selftests/axvcpu}
 
@@ -41,6 +52,14 @@ setup_failed()
 
 mkdir -p "$out"
 kernel_env
+if [ "$flavour" = debug ]; then
+	denv=$("$AX_SCRIPTS/debug-kernel.sh") || setup_failed debug-kernel
+	eval "$denv"
+	# shellcheck disable=SC2153 # set by the eval above
+	KDIR=$DKDIR
+	VMLINUZ=$DVMLINUZ
+	KREL=$DKREL
+fi
 
 build_module "$KDIR" "$out/module" || setup_failed build-module
 tests=$(build_selftests "$selftests" "$out/selftests" \
@@ -51,14 +70,26 @@ msg "selftests:$names"
 # axvm and its guests, for axvm_test.
 build_tools "$out/tools" || setup_failed build-tools
 
-# KVM is loaded in the guest for the comparison and coexistence runs.
-# shellcheck disable=SC2086 # one path per word
-"$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" --ko "$out/module/axvcpu.ko" \
-	--kmods "$KMODS" --kmod kvm_amd --dir "$out/tools/guests" -- \
-	$tests "$out/tools/axvm" || setup_failed initramfs
-
-args="axtest.mode=check axtest.kvm=kvm_amd"
-args="$args axtest.timeout=${AXVCPU_TEST_TIMEOUT:-300}"
+args="axtest.mode=check axtest.timeout=${AXVCPU_TEST_TIMEOUT:-300}"
+if [ "$flavour" = debug ]; then
+	# No KVM: the run is about axvcpu under the checkers.
+	# shellcheck disable=SC2086 # one path per word
+	"$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" \
+		--ko "$out/module/axvcpu.ko" --dir "$out/tools/guests" -- \
+		$tests "$out/tools/axvm" || setup_failed initramfs
+	args="$args axtest.kmemleak=1"
+	: "${AXVCPU_FUZZ_SEEDS:=1,2,3,4,5,6,7,8}"
+	# KASAN's shadow and kmemleak's pool want more than 512 MiB.
+	export AXVCPU_MEM=${AXVCPU_MEM:-2048}
+else
+	# KVM is loaded in the guest for the comparison and coexistence runs.
+	# shellcheck disable=SC2086 # one path per word
+	"$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" \
+		--ko "$out/module/axvcpu.ko" --kmods "$KMODS" --kmod kvm_amd \
+		--dir "$out/tools/guests" -- $tests "$out/tools/axvm" ||
+		setup_failed initramfs
+	args="$args axtest.kvm=kvm_amd"
+fi
 [ -z "${AXVCPU_FUZZ_SEEDS:-}" ] ||
 	args="$args axtest.fuzz_seeds=$AXVCPU_FUZZ_SEEDS"
 [ -z "${AXVCPU_FUZZ_CALLS:-}" ] ||

@@ -15,6 +15,7 @@
 # Environment:
 #   AXVCPU_TIMEOUT	seconds before the guest is killed (default 600)
 #   AXVCPU_SMP		CPUs of the guest (default 2)
+#   AXVCPU_MEM		its memory in MiB (default 512)
 #   AXVCPU_QEMU_ARGS	more QEMU arguments, e.g. "-icount shift=0"
 #
 # Exits with QEMU's status; 124 (or 137) when the time limit killed it.
@@ -47,7 +48,8 @@ append="$append watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=90"
 append="$append idle=poll $*"
 
 # shellcheck disable=SC2086 # AXVCPU_QEMU_ARGS is a list of words
-set -- qemu-system-x86_64 -M q35 -accel tcg -cpu max -m 512 -smp "${AXVCPU_SMP:-2}" \
+set -- qemu-system-x86_64 -M q35 -accel tcg -cpu max \
+	-m "${AXVCPU_MEM:-512}" -smp "${AXVCPU_SMP:-2}" \
 	-display none -vga none -no-reboot -nic none \
 	-kernel "$vmlinuz" -initrd "$initrd" -append "$append" \
 	${AXVCPU_QEMU_ARGS:-}
