@@ -126,8 +126,9 @@ static void read_back(int fd, char *buf)
 static int run_axvm_limited(struct axvm_run *r, rlim_t memlock,
 			    const char *const *args)
 {
+	/* Within the harness's 30 s, so that a hang still shows its output. */
 	const char *argv[32] = { axvm_path, "--device", axvcpu_dev_path(),
-				 "--timeout", "120" };
+				 "--timeout", "25" };
 	int out, err, status, i, n = 5;
 	pid_t pid;
 
@@ -390,6 +391,16 @@ TEST_F(axvm, timeout_stops_a_spinning_guest)
 }
 
 /*
+ * vCPUs that run the image: all on x86; on arm64 only vCPU 0, the others
+ * wait powered off for a PSCI CPU_ON that a bare image never makes.
+ */
+#if defined(__x86_64__)
+#define HALT_CPUS	"2"
+#else
+#define HALT_CPUS	"1"
+#endif
+
+/*
  * Every vCPU halts with nothing to wake it: axvm sees it (KVM_EXIT_HLT,
  * or BLOCKED on axvcpu) and stops.  KVM arm64 keeps WFI in the kernel,
  * where axvm cannot see it: there only --timeout ends the guest.
@@ -405,9 +416,10 @@ TEST_F(axvm, all_halted_stops)
 #endif
 	ASSERT_EQ(0, write_file(path, halt_code, sizeof(halt_code)));
 	if (is_kvm())
-		ASSERT_RUN(r, ARGS("--cpus", "2", "--timeout", "5", path));
+		ASSERT_RUN(r, ARGS("--cpus", HALT_CPUS, "--timeout", "5", path));
 	else
-		ASSERT_RUN(r, ARGS("--cpus", "2", "--trace-states", path));
+		ASSERT_RUN(r, ARGS("--cpus", HALT_CPUS, "--trace-states",
+				   path));
 	unlink(path);
 	if (blind) {
 		ASSERT_EQ(124, r->status);
@@ -421,9 +433,11 @@ TEST_F(axvm, all_halted_stops)
 		return;
 	/* Policy BLOCK: each sleeps as BLOCKED until axvm's stop wakes it. */
 	ASSERT_EQ(1, count(r->err, "vCPU 0: RUNNING -> BLOCKED"));
-	ASSERT_EQ(1, count(r->err, "vCPU 1: RUNNING -> BLOCKED"));
 	ASSERT_EQ(1, count(r->err, "vCPU 0: BLOCKED -> READY"));
+#if defined(__x86_64__)
+	ASSERT_EQ(1, count(r->err, "vCPU 1: RUNNING -> BLOCKED"));
 	ASSERT_EQ(1, count(r->err, "vCPU 1: BLOCKED -> READY"));
+#endif
 }
 
 /* Policy EXIT: the same halts reach axvm as KVM_EXIT_HLT. */
@@ -435,7 +449,7 @@ TEST_F(axvm, all_halted_exit_policy)
 	if (is_kvm())
 		SKIP(return, "axvcpu's halt policy");
 	ASSERT_EQ(0, write_file(path, halt_code, sizeof(halt_code)));
-	ASSERT_RUN(r, ARGS("--cpus", "2", "--halt", "exit", "--stats",
+	ASSERT_RUN(r, ARGS("--cpus", HALT_CPUS, "--halt", "exit", "--stats",
 			   "--trace-states", path));
 	unlink(path);
 	if (r->status)
@@ -443,7 +457,7 @@ TEST_F(axvm, all_halted_exit_policy)
 	ASSERT_EQ(0, r->status);
 	ASSERT_NE(NULL, strstr(r->err, "every vCPU halted"));
 	ASSERT_EQ(0, count(r->err, "BLOCKED ->"));
-	ASSERT_EQ(2, count(r->err, "exits to the VMM: hlt 1;"));
+	ASSERT_EQ(atoi(HALT_CPUS), count(r->err, "exits to the VMM: hlt 1;"));
 }
 
 TEST_F(axvm, missing_device)
