@@ -8,6 +8,7 @@
 #   make check		what CI runs: deps, lint, then every CHECK_TARGETS;
 #			the last line is "N passed, N failed, N skipped"
 #   make check-x86-svm	the selftests in a QEMU guest with AMD SVM
+#   make check-x86-vmx	the selftests in a Bochs guest with Intel VMX
 #   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse
 #   make run		boot a QEMU guest and run tools/axvcpu-demo in it
 #			(AXVCPU_SHELL=1: and a shell after it)
@@ -27,7 +28,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 # Each backend adds its target here (check-x86-vmx, check-arm64, ...).
-CHECK_TARGETS ?= check-x86-svm
+CHECK_TARGETS ?= check-x86-svm check-x86-vmx
 export CHECK_TARGETS
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR)
@@ -60,6 +61,9 @@ check:
 check-x86-svm:
 	@scripts/check-x86-svm.sh
 
+check-x86-vmx:
+	@scripts/check-x86-vmx.sh
+
 lint:
 	@scripts/lint.sh
 
@@ -72,4 +76,4 @@ bench:
 deps:
 	@scripts/deps.sh
 
-.PHONY: all modules clean check check-x86-svm lint run bench deps
+.PHONY: all modules clean check check-x86-svm check-x86-vmx lint run bench deps
