@@ -455,7 +455,8 @@ static int svm_exit_io(struct axvcpu_vcpu *vcpu)
 	struct x86_cpu_mode m;
 	int r;
 
-	svm_cpu_mode(svm, &m);
+	if (io.string)
+		svm_cpu_mode(svm, &m);
 	r = x86_exit_io(vcpu, &svm->x, &m, &io, &svm->vmcb->save.rip);
 	if (r == X86_EXIT_EMULATION_FAILED)
 		return svm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
@@ -629,8 +630,10 @@ static void svm_run_begin(struct axvcpu_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct x86_cpu_mode m;
 
-	svm_cpu_mode(svm, &m);
-	x86_complete_pending(vcpu, &svm->x, &m, &svm->vmcb->save.rip);
+	if (svm->x.pending) {
+		svm_cpu_mode(svm, &m);
+		x86_complete_pending(vcpu, &svm->x, &m, &svm->vmcb->save.rip);
+	}
 	fpu_swap_kvm_fpstate(&svm->fpu, true);
 }
 

@@ -997,7 +997,8 @@ static int vmx_exit_io(struct axvcpu_vcpu *vcpu)
 		io.asize = 2 << ((e->insn_info >> 7) & 7);
 		io.seg = (e->insn_info >> 15) & 7;
 	}
-	vmx_cpu_mode(vmx, &m);
+	if (io.string)
+		vmx_cpu_mode(vmx, &m);
 	r = x86_exit_io(vcpu, &vmx->x, &m, &io, &vmx->rip);
 	if (r == X86_EXIT_EMULATION_FAILED)
 		return vmx_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
@@ -1279,8 +1280,10 @@ static void vmx_run_begin(struct axvcpu_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct x86_cpu_mode m;
 
-	vmx_cpu_mode(vmx, &m);
-	x86_complete_pending(vcpu, &vmx->x, &m, &vmx->rip);
+	if (vmx->x.pending) {
+		vmx_cpu_mode(vmx, &m);
+		x86_complete_pending(vcpu, &vmx->x, &m, &vmx->rip);
+	}
 	fpu_swap_kvm_fpstate(&vmx->fpu, true);
 }
 

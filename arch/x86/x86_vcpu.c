@@ -455,7 +455,10 @@ static int x86_exit_string_io(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 	return AXVCPU_EXIT_USER;
 }
 
-/* An IN, OUT, INS or OUTS exited: KVM_EXIT_IO, or an emulation failure. */
+/*
+ * An IN, OUT, INS or OUTS exited: KVM_EXIT_IO, or an emulation failure.
+ * The guest's mode m is read for string I/O only.
+ */
 int x86_exit_io(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		const struct x86_cpu_mode *m, const struct x86_io *io,
 		u64 *rip)
@@ -575,7 +578,7 @@ bool x86_xsetbv(struct x86_vcpu *x, u8 cpl, u64 host_xcr0)
 	return true;
 }
 
-/* KVM_RUN begins: finish what userspace answered. */
+/* KVM_RUN begins: finish what userspace answered (x->pending is set). */
 void x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 			  const struct x86_cpu_mode *m, u64 *rip)
 {
