@@ -13,6 +13,8 @@ struct axvcpu_arch_ops;
 #include <asm/kvm_vcpu_regs.h>
 #include <asm/svm.h>
 
+#include "../../axvcpu_host.h"
+
 struct axvcpu_vm;
 struct axvcpu_vcpu;
 struct axvcpu_memslot;
@@ -176,11 +178,7 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp);
 int x86_check_extension(long cap);
 void x86_cpu_mode_segs(struct x86_cpu_mode *m, const struct x86_segs *s);
-bool x86_irq_pending(struct axvcpu_vcpu *vcpu);
-int x86_next_irq(struct axvcpu_vcpu *vcpu, bool busy, bool interruptible,
-		 bool *window);
-void x86_run_end(struct axvcpu_vcpu *vcpu, u64 rflags, u64 cr8,
-		 bool interruptible, bool busy);
+
 bool x86_decode_mmio(const struct x86_cpu_mode *m, const u8 *insn, int n,
 		     struct x86_mmio_op *op);
 bool x86_mmio_decode_at(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
@@ -193,5 +191,49 @@ void x86_mmio_complete_read(const struct x86_mmio_op *op, unsigned long *regs,
 			    u64 data);
 void axvcpu_x86_cpuid(u32 apic_id, u64 guest_cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx);
+
+/* Interrupts: inline, they run on every entry. */
+
+static inline bool x86_irq_pending(struct axvcpu_vcpu *vcpu)
+{
+	return !bitmap_empty(vcpu->irq_pending, AXVCPU_NR_IRQS);
+}
+
+/*
+ * Before an entry: the highest injected vector to deliver now (the guest
+ * can take it and no event is being injected), or -1; *window: whether
+ * to exit when the guest can take an interrupt (one is still queued, or
+ * userspace asked with request_interrupt_window).
+ */
+static inline int x86_next_irq(struct axvcpu_vcpu *vcpu, bool busy,
+			       bool interruptible, bool *window)
+{
+	unsigned long vec;
+	int r = -1;
+
+	if (x86_irq_pending(vcpu) && !busy && interruptible) {
+		vec = find_last_bit(vcpu->irq_pending, AXVCPU_NR_IRQS);
+		if (test_and_clear_bit(vec, vcpu->irq_pending)) {
+			r = vec;
+			busy = true;
+		}
+	}
+	*window = x86_irq_pending(vcpu) ||
+		  (READ_ONCE(vcpu->run->request_interrupt_window) && !busy);
+	return r;
+}
+
+/* KVM_RUN returns: the guest's interrupt status, as KVM reports it. */
+static inline void x86_run_end(struct axvcpu_vcpu *vcpu, u64 rflags,
+			       u64 cr8, bool interruptible, bool busy)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(rflags & X86_EFLAGS_IF);
+	run->cr8 = cr8;
+	run->apic_base = 0;
+	run->ready_for_interrupt_injection = interruptible &&
+		!x86_irq_pending(vcpu) && !busy;
+}
 
 #endif /* AXVCPU_X86_H */

@@ -317,50 +317,6 @@ void x86_cpu_mode_segs(struct x86_cpu_mode *m, const struct x86_segs *s)
 	m->cs_db = s->cs.attrib & SVM_SELECTOR_DB_MASK;
 }
 
-/* --- interrupts ------------------------------------------------------------- */
-
-bool x86_irq_pending(struct axvcpu_vcpu *vcpu)
-{
-	return !bitmap_empty(vcpu->irq_pending, AXVCPU_NR_IRQS);
-}
-
-/*
- * Before an entry: the highest injected vector to deliver now (the guest
- * can take it and no event is being injected), or -1; *window: whether
- * to exit when the guest can take an interrupt (one is still queued, or
- * userspace asked with request_interrupt_window).
- */
-int x86_next_irq(struct axvcpu_vcpu *vcpu, bool busy, bool interruptible,
-		 bool *window)
-{
-	unsigned long vec;
-	int r = -1;
-
-	if (x86_irq_pending(vcpu) && !busy && interruptible) {
-		vec = find_last_bit(vcpu->irq_pending, AXVCPU_NR_IRQS);
-		if (test_and_clear_bit(vec, vcpu->irq_pending)) {
-			r = vec;
-			busy = true;
-		}
-	}
-	*window = x86_irq_pending(vcpu) ||
-		  (READ_ONCE(vcpu->run->request_interrupt_window) && !busy);
-	return r;
-}
-
-/* KVM_RUN returns: the guest's interrupt status, as KVM reports it. */
-void x86_run_end(struct axvcpu_vcpu *vcpu, u64 rflags, u64 cr8,
-		 bool interruptible, bool busy)
-{
-	struct kvm_run *run = vcpu->run;
-
-	run->if_flag = !!(rflags & X86_EFLAGS_IF);
-	run->cr8 = cr8;
-	run->apic_base = 0;
-	run->ready_for_interrupt_injection = interruptible &&
-		!x86_irq_pending(vcpu) && !busy;
-}
-
 /* --- port I/O --------------------------------------------------------------- */
 
 static u64 x86_addr_mask(u8 asize)
