@@ -15,6 +15,8 @@
 #   make bench		the cost of an exit on axvcpu beside KVM, under QEMU
 #			with -icount shift=0,sleep=off (guest time counts
 #			instructions: the same figures on every run)
+#   make bench-x86-vmx	the same on Intel VMX, under Bochs with its clock
+#			driven by the instruction count (1 ns = 1 instruction)
 #   make deps		install the Debian packages all this needs (root)
 #
 # The module's objects are listed in Kbuild.  The test targets build their
@@ -73,7 +75,10 @@ run:
 bench:
 	@scripts/bench-x86-svm.sh
 
+bench-x86-vmx:
+	@scripts/bench-x86-vmx.sh
+
 deps:
 	@scripts/deps.sh
 
-.PHONY: all modules clean check check-x86-svm check-x86-vmx lint run bench deps
+.PHONY: all modules clean check check-x86-svm check-x86-vmx lint run bench bench-x86-vmx deps
