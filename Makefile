@@ -8,6 +8,7 @@
 #   make check		what CI runs: deps, lint, then every CHECK_TARGETS;
 #			the last line is "N passed, N failed, N skipped"
 #   make check-x86-svm	the selftests in a QEMU guest with AMD SVM
+#   make check-x86-vmx	the selftests in a Bochs guest with Intel VMX
 #   make check-debug	the same on a debug kernel built from linux-source
 #			(KASAN, lockdep, kmemleak, UBSAN, ...; cached)
 #   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse
@@ -17,6 +18,8 @@
 #   make bench		the cost of an exit on axvcpu beside KVM, under QEMU
 #			with -icount shift=0,sleep=off (guest time counts
 #			instructions: the same figures on every run)
+#   make bench-x86-vmx	the same on Intel VMX, under Bochs with its clock
+#			driven by the instruction count (1 ns = 1 instruction)
 #   make deps		install the Debian packages all this needs (root)
 #
 # The module's objects are listed in Kbuild.  The test targets build their
@@ -30,7 +33,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 # Each backend adds its target here (check-x86-vmx, check-arm64, ...).
-CHECK_TARGETS ?= check-x86-svm check-debug
+CHECK_TARGETS ?= check-x86-svm check-x86-vmx check-debug
 export CHECK_TARGETS
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR)
@@ -63,8 +66,11 @@ check:
 check-x86-svm:
 	@scripts/check-x86-svm.sh
 
+check-x86-vmx:
+	@scripts/check-x86-vmx.sh
+
 check-debug:
-	@scripts/check-x86-svm.sh debug
+	@scripts/check-debug.sh
 
 lint:
 	@scripts/lint.sh
@@ -75,7 +81,11 @@ run:
 bench:
 	@scripts/bench-x86-svm.sh
 
+bench-x86-vmx:
+	@scripts/bench-x86-vmx.sh
+
 deps:
 	@scripts/deps.sh
 
-.PHONY: all modules clean check check-x86-svm check-debug lint run bench deps
+.PHONY: all modules clean check check-x86-svm check-x86-vmx check-debug \
+	lint run bench bench-x86-vmx deps

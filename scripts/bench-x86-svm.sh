@@ -7,7 +7,8 @@
 # guest's clock then counts instructions (1 ns each), so a figure is the
 # same on every run and a ratio compares the same work.  The guest runs
 # tools/axvcpu-bench against /dev/axvcpu, then against KVM in the same
-# boot, and this prints each figure beside KVM's with their ratio.
+# boot (scripts/bench-guest.sh), and this prints each figure beside KVM's
+# with their ratio.  One CPU: under icount a second one does not come up.
 #
 # Environment:
 #   AXVCPU_BENCH_N	iterations of each benchmark (default 20000)
@@ -15,38 +16,6 @@
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
-out=$AX_BUILD/bench
-n=${AXVCPU_BENCH_N:-20000}
-mkdir -p "$out"
-kernel_env
-
-build_module "$KDIR" "$out/module" || die "module build failed"
-build_tools "$out/tools" || die "tools build failed"
-"$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" --ko "$out/module/axvcpu.ko" \
-	--kmods "$KMODS" --kmod kvm_amd -- "$out/tools/axvcpu-bench"
-
-# One CPU: under icount a second one does not come up.
-msg "booting $KREL under QEMU with -icount shift=0,sleep=off"
 AXVCPU_SMP=1 AXVCPU_QEMU_ARGS="-icount shift=0,sleep=off" \
-	"$AX_SCRIPTS/qemu-x86.sh" "$VMLINUZ" "$out/initrd.gz" \
-	"$out/serial.log" axtest.mode=bench axtest.kvm=kvm_amd \
-	"axtest.bench_n=$n" || :
-
-if grep -q '^bench failed' "$out/serial.log" ||
-   ! grep -q '^bench ' "$out/serial.log"; then
-	grep -E '^bench|insmod|rmmod' "$out/serial.log" >&2 || :
-	die "the benchmark did not run (log: $out/serial.log)"
-fi
-
-echo "guest clock per exit, $n iterations (-icount shift=0: 1 ns = 1 instruction)"
-printf '%-8s %12s %12s %8s\n' bench axvcpu kvm ratio
-awk '/^bench / {
-	v[$2 "," $3] = $4; names[$2] = 1
-}
-END {
-	for (b in names) {
-		a = v[b ",/dev/axvcpu"]; k = v[b ",/dev/kvm"]
-		printf "%-8s %9s ns %9s ns %8s\n", b, a, k,
-		       (a && k) ? sprintf("%.2f", a / k) : "-"
-	}
-}' "$out/serial.log" | sort
+	exec "$AX_SCRIPTS/bench-guest.sh" bench "$AX_SCRIPTS/qemu-x86.sh" \
+	kvm_amd "guest clock per exit (-icount shift=0: 1 ns = 1 instruction)"

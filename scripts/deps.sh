@@ -19,10 +19,14 @@ set -eu -o pipefail
 #   kmod			depmod/modprobe for the guest's module tree
 #   linux-source-6.1		kselftest_harness.h and checkpatch.pl
 #   qemu-system-x86		the emulator (TCG with SVM)
+#   bochs bochsbios vgabios	the emulator with VMX (scripts/bochs-x86.sh)
+#   isolinux syslinux-common xorriso
+#				its boot ISO (isolinux, mboot.c32)
 #   busybox-static cpio gzip	the guest's initramfs
 #   xz-utils zstd		compressed kernel modules, linux-source
 PKGS="gcc make libc6-dev perl sparse kmod linux-source-6.1
-	qemu-system-x86 busybox-static cpio gzip xz-utils zstd"
+	qemu-system-x86 busybox-static cpio gzip xz-utils zstd
+	bochs bochsbios vgabios isolinux syslinux-common xorriso"
 
 start=$(now)
 

@@ -24,6 +24,7 @@
 #			AXVCPU_NOT_YET below)
 #   axtest.kvm=m1,m2	modules to modprobe for the KVM comparison runs
 #			(e.g. kvm_amd); none: no KVM runs
+#   axtest.kvm_tests=a,b	the tests run against KVM (default KVM_TESTS)
 #   axtest.timeout=S	seconds a test may run before it is killed
 #   axtest.shell=1	run mode: a shell after the guests; exit powers off
 #   axtest.kmemleak=1	kmemleak: a baseline before insmod, and a scan after
@@ -82,6 +83,7 @@ for arg in $(cat /proc/cmdline); do
 	axtest.bench_n=*)	BENCH_N=${arg#*=} ;;
 	axtest.tests=*)		TESTS=$(echo "${arg#*=}" | tr , ' ') ;;
 	axtest.kvm=*)		KVM_MODS=$(echo "${arg#*=}" | tr , ' ') ;;
+	axtest.kvm_tests=*)	KVM_TESTS=$(echo "${arg#*=}" | tr , ' ') ;;
 	axtest.timeout=*)	TIMEOUT=${arg#*=} ;;
 	axtest.shell=*)		SHELL_AFTER=${arg#*=} ;;
 	axtest.kmemleak=*)	KMEMLEAK=${arg#*=} ;;

@@ -17,10 +17,9 @@
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
-#include <asm/kvm_vcpu_regs.h>
 #include <asm/nospec-branch.h>
 
-#define REG(r)	(__VCPU_REGS_##r * 8)
+#include "x86_entry_macros.S"
 
 .section .text, "ax"
 
@@ -43,38 +42,12 @@ SYM_FUNC_START(axvcpu_svm_enter)
 2:	mov %rsi, %rax
 3:	vmload %rax
 4:
-	mov REG(RCX)(%rdi), %rcx
-	mov REG(RDX)(%rdi), %rdx
-	mov REG(RBX)(%rdi), %rbx
-	mov REG(RBP)(%rdi), %rbp
-	mov REG(RSI)(%rdi), %rsi
-	mov REG(R8)(%rdi), %r8
-	mov REG(R9)(%rdi), %r9
-	mov REG(R10)(%rdi), %r10
-	mov REG(R11)(%rdi), %r11
-	mov REG(R12)(%rdi), %r12
-	mov REG(R13)(%rdi), %r13
-	mov REG(R14)(%rdi), %r14
-	mov REG(R15)(%rdi), %r15
-	mov REG(RDI)(%rdi), %rdi
+	X86_LOAD_GUEST_GPRS
 
 5:	vmrun %rax
 6:
 	pop %rax			/* regs */
-	mov %rcx, REG(RCX)(%rax)
-	mov %rdx, REG(RDX)(%rax)
-	mov %rbx, REG(RBX)(%rax)
-	mov %rbp, REG(RBP)(%rax)
-	mov %rsi, REG(RSI)(%rax)
-	mov %rdi, REG(RDI)(%rax)
-	mov %r8, REG(R8)(%rax)
-	mov %r9, REG(R9)(%rax)
-	mov %r10, REG(R10)(%rax)
-	mov %r11, REG(R11)(%rax)
-	mov %r12, REG(R12)(%rax)
-	mov %r13, REG(R13)(%rax)
-	mov %r14, REG(R14)(%rax)
-	mov %r15, REG(R15)(%rax)
+	X86_SAVE_GUEST_GPRS
 
 	/* The guest may have poisoned the return stack: refill it. */
 	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RETPOLINE
@@ -84,15 +57,7 @@ SYM_FUNC_START(axvcpu_svm_enter)
 8:	pop %rax			/* host_pa */
 9:	vmload %rax
 10:
-	/* Guest values must not leak into speculation of host code. */
-	xor %ecx, %ecx
-	xor %edx, %edx
-	xor %esi, %esi
-	xor %edi, %edi
-	xor %r8d, %r8d
-	xor %r9d, %r9d
-	xor %r10d, %r10d
-	xor %r11d, %r11d
+	X86_CLEAR_GUEST_SCRATCH
 
 	UNTRAIN_RET
 

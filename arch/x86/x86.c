@@ -15,10 +15,9 @@ const struct axvcpu_arch_ops *axvcpu_arch_probe(void)
 {
 	if (boot_cpu_has(X86_FEATURE_SVM))
 		return axvcpu_svm_probe();
-	if (boot_cpu_has(X86_FEATURE_VMX)) {
-		pr_err("axvcpu: this CPU has VMX; the VMX backend is not available yet\n");
-		return ERR_PTR(-ENODEV);
-	}
+	/* The kernel drops the flag when the firmware locked VMX off. */
+	if (boot_cpu_has(X86_FEATURE_VMX) || (cpuid_ecx(1) & BIT(5)))
+		return axvcpu_vmx_probe();
 	pr_err("axvcpu: no hardware virtualization (SVM or VMX) on this CPU\n");
 	return ERR_PTR(-ENODEV);
 }

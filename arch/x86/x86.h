@@ -7,14 +7,31 @@
 
 struct axvcpu_arch_ops;
 
+#include <linux/atomic.h>
+#include <linux/kvm.h>
 #include <linux/types.h>
+#include <asm/kvm_vcpu_regs.h>
+#include <asm/svm.h>
+
+#include "../../axvcpu_host.h"
 
 struct axvcpu_vm;
+struct axvcpu_vcpu;
+struct axvcpu_memslot;
 
-/* What decoding a guest instruction needs to know of the guest's mode. */
+/* The segment registers of SEG_* order, as struct kvm_sregs has them. */
+enum x86_seg { X86_SEG_ES, X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_FS,
+	       X86_SEG_GS, X86_NR_DATA_SEGS };
+
+/*
+ * What decoding a guest instruction needs to know of the guest's mode.
+ * seg_base: ES, CS, SS, DS, FS, GS, the order of the hardware's segment
+ * numbers (SVM's IOIO and VMX's instruction information both use it).
+ */
 struct x86_cpu_mode {
 	u64 cr0, cr3, cr4, efer;
-	u64 cs_base, rip;
+	u64 cs_base, rip, rflags;
+	u64 seg_base[X86_NR_DATA_SEGS];
 	bool cs_l, cs_db;
 };
 
@@ -33,7 +50,135 @@ struct x86_mmio_op {
 	u64 data;
 };
 
+/*
+ * The segment registers, descriptor tables included, in the format and
+ * order of the VMCB's save area (SVM keeps them there; VMX converts its
+ * access rights to SVM's attributes when it reads them).
+ */
+struct x86_segs {
+	struct vmcb_seg es, cs, ss, ds, fs, gs, gdtr, ldtr, idtr, tr;
+};
+
+/* Segment attributes of the reset state, in the VMCB's format. */
+#define X86_SEG_CODE		(SVM_SELECTOR_P_MASK | SVM_SELECTOR_S_MASK | \
+				 SVM_SELECTOR_READ_MASK | SVM_SELECTOR_CODE_MASK)
+#define X86_SEG_DATA		(SVM_SELECTOR_P_MASK | SVM_SELECTOR_S_MASK | \
+				 SVM_SELECTOR_WRITE_MASK)
+#define X86_SEG_LDT		(SVM_SELECTOR_P_MASK | 2)
+#define X86_SEG_TSS16_BUSY	(SVM_SELECTOR_P_MASK | 3)
+
+/* Reset values of the x86 architecture, as KVM gives them. */
+#define X86_RESET_CR0		(X86_CR0_NW | X86_CR0_CD | X86_CR0_ET)
+#define X86_RESET_DR6		0xffff0ff0ULL
+#define X86_RESET_DR7		0x400ULL
+#define X86_RESET_PAT		0x0007040600070406ULL
+
+/* The control registers as KVM_GET_SREGS reports them. */
+struct x86_crs {
+	u64 cr0, cr2, cr3, cr4, cr8, efer;
+};
+
+/* What the next KVM_RUN completes with userspace's answer. */
+enum x86_pending {
+	X86_PENDING_NONE,
+	X86_PENDING_IN,
+	X86_PENDING_HYPERCALL,
+	X86_PENDING_MMIO,
+	X86_PENDING_INS,
+};
+
+/* A string I/O instruction in progress: what each exit moves. */
+struct x86_string_io {
+	u64 next_rip;
+	u64 la;			/* INS: where the data goes */
+	u32 count;		/* elements of this exit */
+	u8 asize;		/* address size: 2, 4 or 8 */
+	bool rep;
+};
+
+/* An I/O instruction that exited, as the hardware reports it. */
+struct x86_io {
+	u16 port;
+	u8 size;		/* 1, 2 or 4 */
+	u8 asize;		/* string: 2, 4, 8; 0: not reported */
+	u8 seg;			/* string OUTS: the source segment */
+	bool in, string, rep;
+	u64 next_rip;
+};
+
+/* The part of an x86 vCPU that the backends share. */
+struct x86_vcpu {
+	unsigned long regs[__VCPU_REGS_R15 + 1];	/* by __VCPU_REGS_* */
+	u64 efer;				/* as the guest sees it */
+	u64 xcr0;
+	enum x86_pending pending;
+	u8 pending_size;
+	struct x86_mmio_op mmio;
+	struct x86_string_io sio;
+};
+
+/* A nested (NPT) or extended (EPT) page table of a VM's memory slots. */
+struct x86_tdp_format {
+	u64 table;		/* a non-leaf entry's bits */
+	u64 present;		/* an entry with any of these is present */
+	u64 huge;		/* a 2 MiB leaf */
+	u64 leaf;		/* a leaf's bits, read-only */
+	u64 write;		/* and for a writable slot */
+	int levels;
+};
+
+struct x86_tdp {
+	u64 *root;
+	const struct x86_tdp_format *fmt;
+	/* Bumped when a mapping goes: vCPUs flush their TLB tag before entry. */
+	atomic64_t gen;
+};
+
+/* Returned by the shared exit handlers: the instruction cannot be emulated. */
+#define X86_EXIT_EMULATION_FAILED	(-1)
+
 const struct axvcpu_arch_ops *axvcpu_svm_probe(void);
+const struct axvcpu_arch_ops *axvcpu_vmx_probe(void);
+
+int x86_tdp_init(struct x86_tdp *t, const struct x86_tdp_format *fmt);
+void x86_tdp_free(struct x86_tdp *t);
+int x86_tdp_map(struct x86_tdp *t, struct axvcpu_memslot *slot);
+void x86_tdp_unmap(struct x86_tdp *t, struct axvcpu_memslot *slot);
+
+void x86_reset_regs(struct x86_vcpu *x);
+void x86_reset_segs(struct x86_segs *s, u64 *rip);
+void x86_set_entry(struct x86_segs *s, u64 *rip, u64 entry);
+void x86_get_regs(const struct x86_vcpu *x, u64 rip, u64 rflags,
+		  struct kvm_regs *r);
+void x86_set_regs(struct x86_vcpu *x, const struct kvm_regs *r);
+void x86_get_sregs(const struct x86_segs *s, u8 cpl, const struct x86_crs *c,
+		   struct kvm_sregs *r);
+int x86_set_sregs(struct x86_segs *s, u8 *cpl, const struct kvm_sregs *r);
+int x86_exit_io(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		const struct x86_cpu_mode *m, const struct x86_io *io,
+		u64 *rip);
+int x86_exit_mmio(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		  const struct x86_cpu_mode *m, u64 gpa, u64 *rip);
+int x86_exit_hypercall(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x);
+void x86_exit_cpuid(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 cr4);
+bool x86_xsetbv(struct x86_vcpu *x, u8 cpl, u64 host_xcr0);
+bool x86_efer_valid(u64 efer);
+void x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			  const struct x86_cpu_mode *m, u64 *rip);
+
+/* How a backend reads and writes KVM_GET/SET_SREGS's state. */
+struct x86_sregs_ops {
+	void (*get)(struct axvcpu_vcpu *vcpu, struct kvm_sregs *r);
+	int (*set)(struct axvcpu_vcpu *vcpu, const struct kvm_sregs *r);
+};
+
+long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
+		    u64 *rflags, const struct x86_sregs_ops *ops,
+		    unsigned int ioctl, void __user *argp);
+long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp);
+int x86_check_extension(long cap);
+void x86_cpu_mode_segs(struct x86_cpu_mode *m, const struct x86_segs *s);
+
 bool x86_decode_mmio(const struct x86_cpu_mode *m, const u8 *insn, int n,
 		     struct x86_mmio_op *op);
 bool x86_mmio_decode_at(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
@@ -46,5 +191,49 @@ void x86_mmio_complete_read(const struct x86_mmio_op *op, unsigned long *regs,
 			    u64 data);
 void axvcpu_x86_cpuid(u32 apic_id, u64 guest_cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx);
+
+/* Interrupts: inline, they run on every entry. */
+
+static inline bool x86_irq_pending(struct axvcpu_vcpu *vcpu)
+{
+	return !bitmap_empty(vcpu->irq_pending, AXVCPU_NR_IRQS);
+}
+
+/*
+ * Before an entry: the highest injected vector to deliver now (the guest
+ * can take it and no event is being injected), or -1; *window: whether
+ * to exit when the guest can take an interrupt (one is still queued, or
+ * userspace asked with request_interrupt_window).
+ */
+static inline int x86_next_irq(struct axvcpu_vcpu *vcpu, bool busy,
+			       bool interruptible, bool *window)
+{
+	unsigned long vec;
+	int r = -1;
+
+	if (x86_irq_pending(vcpu) && !busy && interruptible) {
+		vec = find_last_bit(vcpu->irq_pending, AXVCPU_NR_IRQS);
+		if (test_and_clear_bit(vec, vcpu->irq_pending)) {
+			r = vec;
+			busy = true;
+		}
+	}
+	*window = x86_irq_pending(vcpu) ||
+		  (READ_ONCE(vcpu->run->request_interrupt_window) && !busy);
+	return r;
+}
+
+/* KVM_RUN returns: the guest's interrupt status, as KVM reports it. */
+static inline void x86_run_end(struct axvcpu_vcpu *vcpu, u64 rflags,
+			       u64 cr8, bool interruptible, bool busy)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(rflags & X86_EFLAGS_IF);
+	run->cr8 = cr8;
+	run->apic_base = 0;
+	run->ready_for_interrupt_injection = interruptible &&
+		!x86_irq_pending(vcpu) && !busy;
+}
 
 #endif /* AXVCPU_X86_H */

@@ -833,8 +833,6 @@ TEST_F(axv, phys_cpu_set_confines_thread)
  * 5. A guest state the CPU refuses: KVM_EXIT_FAIL_ENTRY, then INVALID
  */
 
-#define SVM_EXIT_ERR_32	0xffffffffULL
-
 TEST_F(axv, fail_entry_invalid_reset)
 {
 	struct xg_vcpu *v = &self->vcpu;
@@ -852,7 +850,7 @@ TEST_F(axv, fail_entry_invalid_reset)
 	ASSERT_EQ(0, ret) TH_LOG("KVM_SET_SREGS: %s", strerror(-ret));
 
 	run_expect(_metadata, v, KVM_EXIT_FAIL_ENTRY);
-	ASSERT_EQ(SVM_EXIT_ERR_32,
+	ASSERT_EQ(xg_invalid_state_reason(),
 		  v->run->fail_entry.hardware_entry_failure_reason);
 	ASSERT_GT(sysconf(_SC_NPROCESSORS_CONF),
 		  (long)v->run->fail_entry.cpu);

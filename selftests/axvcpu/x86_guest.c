@@ -4,6 +4,7 @@
  * or long mode, and the exits' data.  See x86_guest.h.
  */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +42,32 @@ const char *xg_dev_path(void)
 bool xg_is_kvm(void)
 {
 	return strcmp(xg_dev_path(), XG_KVM_DEV) == 0;
+}
+
+static bool xg_cpu_is_intel(void)
+{
+	unsigned int a, b, c, d;
+
+	return __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 &&
+	       d == 0x49656e69 && c == 0x6c65746e;	/* "GenuineIntel" */
+}
+
+/*
+ * KVM_EXIT_FAIL_ENTRY's hardware_entry_failure_reason for a guest state
+ * the CPU refuses: SVM's VMEXIT_INVALID (-1 as the VMCB's 32-bit exit
+ * code), or VMX's exit reason "VM-entry failure, invalid guest state".
+ */
+__u64 xg_invalid_state_reason(void)
+{
+	return xg_cpu_is_intel() ? 0x80000021ULL : 0xffffffffULL;
+}
+
+/* XSAVE in use by the host's kernel (CPUID.1:ECX.OSXSAVE): not with noxsave. */
+bool xg_cpu_has_xsave(void)
+{
+	unsigned int a, b, c, d;
+
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & (1U << 27));
 }
 
 static int xg_ioctl(int fd, unsigned long request, void *arg)

@@ -74,6 +74,8 @@ struct xg_vcpu {
 /* $AXVCPU_DEV, else /dev/axvcpu; true when that is /dev/kvm. */
 const char *xg_dev_path(void);
 bool xg_is_kvm(void);
+__u64 xg_invalid_state_reason(void);
+bool xg_cpu_has_xsave(void);
 
 /*
  * Anonymous memory of @size bytes aligned to @align (a power of two, at

@@ -965,6 +965,8 @@ TEST_F(x86, xsetbv)
 	struct kvm_sregs sregs;
 	int ret;
 
+	if (!xg_cpu_has_xsave())
+		SKIP(return, "the CPU has no XSAVE");
 	/* KVM takes CR4.OSXSAVE only for a guest whose CPUID has XSAVE. */
 	if (is_kvm()) {
 		ret = xg_kvm_set_supported_cpuid(self->vm.sys_fd, v);
@@ -1394,12 +1396,10 @@ TEST_F(x86, vmmcall_hypercall)
  *
  * KVM_SET_SREGS takes it (KVM checks CR0, CR4 and EFER, not the code
  * segment); VMRUN fails its consistency check and KVM_RUN returns 0 with
- * KVM_EXIT_FAIL_ENTRY, the hardware's reason SVM's VMEXIT_INVALID (-1, as
- * the VMCB's 32-bit exit code) and the CPU.  Refusing the state in
+ * KVM_EXIT_FAIL_ENTRY, the hardware's reason (xg_invalid_state_reason():
+ * SVM's VMEXIT_INVALID, VMX's invalid guest state) and the CPU.  Refusing the state in
  * KVM_SET_SREGS with EINVAL is as good.  Either way the host goes on.
  */
-
-#define SVM_EXIT_ERR_32	0xffffffffULL
 
 TEST_F(x86, invalid_state_cs_l_and_d)
 {
@@ -1417,7 +1417,7 @@ TEST_F(x86, invalid_state_cs_l_and_d)
 	} else {
 		ASSERT_EQ(0, ret) TH_LOG("KVM_SET_SREGS: %s", strerror(-ret));
 		run_expect(_metadata, v, KVM_EXIT_FAIL_ENTRY);
-		EXPECT_EQ(SVM_EXIT_ERR_32,
+		EXPECT_EQ(xg_invalid_state_reason(),
 			  v->run->fail_entry.hardware_entry_failure_reason);
 		EXPECT_GT(sysconf(_SC_NPROCESSORS_CONF),
 			  (long)v->run->fail_entry.cpu);

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * axvcpu: VMX world switch.
+ *
+ * int axvcpu_vmx_enter(unsigned long *regs, bool launched)
+ *
+ * Called with interrupts off and this vCPU's VMCS current.  regs holds the
+ * guest GPRs indexed by __VCPU_REGS_* (RSP lives in the VMCS).  The stack
+ * pointer at VMLAUNCH/VMRESUME is written to HOST_RSP here; HOST_RIP is
+ * axvcpu_vmx_exit, set when the VMCS is loaded.  Returns VMX_ENTER_EXITED
+ * after a VM exit, VMX_ENTER_VMFAIL when the instruction failed (the VMCS
+ * holds the error), VMX_ENTER_FAULT when a VM instruction faulted (VMX
+ * turned off underneath us by an emergency restart).
+ */
+#include <linux/linkage.h>
+#include <asm/asm.h>
+#include <asm/nospec-branch.h>
+#include <asm/unwind_hints.h>
+
+#include "x86_entry_macros.S"
+
+#define HOST_RSP	0x6c14
+
+.section .text, "ax"
+
+SYM_FUNC_START(axvcpu_vmx_enter)
+	push %rbp
+	mov %rsp, %rbp
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %rbx
+
+	push %rdi			/* regs, for after the exit */
+
+	mov $HOST_RSP, %eax
+1:	vmwrite %rsp, %rax
+	jbe .Lvmfail
+
+	/* ZF: launched is false; no instruction below changes the flags. */
+	test %sil, %sil
+
+	mov REG(RAX)(%rdi), %rax
+	X86_LOAD_GUEST_GPRS
+
+	/*
+	 * A VM exit resumes at axvcpu_vmx_exit (HOST_RIP), with this stack:
+	 * objtool is told so.
+	 */
+	UNWIND_HINT_SAVE
+	jz 3f
+2:	vmresume
+	jmp .Lvmfail
+3:	vmlaunch
+	jmp .Lvmfail
+
+SYM_INNER_LABEL(axvcpu_vmx_exit, SYM_L_GLOBAL)
+	UNWIND_HINT_RESTORE
+	ENDBR
+	/* RSP is HOST_RSP again; every other GPR is the guest's. */
+	push %rax
+	mov 8(%rsp), %rax		/* regs */
+	pop REG(RAX)(%rax)
+	X86_SAVE_GUEST_GPRS
+	xor %ebx, %ebx			/* VMX_ENTER_EXITED */
+
+	/* The guest may have poisoned the return stack: refill it. */
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RETPOLINE
+	jmp .Lout
+
+.Lfault:
+	mov $2, %ebx			/* VMX_ENTER_FAULT */
+	jmp .Lout
+.Lvmfail:
+	mov $1, %ebx			/* VMX_ENTER_VMFAIL */
+.Lout:
+	pop %rax			/* regs */
+	mov %ebx, %eax
+
+	X86_CLEAR_GUEST_SCRATCH
+
+	pop %rbx
+	pop %r12
+	pop %r13
+	pop %r14
+	pop %r15
+	pop %rbp
+	RET
+
+	_ASM_EXTABLE(1b, .Lfault)
+	_ASM_EXTABLE(2b, .Lfault)
+	_ASM_EXTABLE(3b, .Lfault)
+SYM_FUNC_END(axvcpu_vmx_enter)

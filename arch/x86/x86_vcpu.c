@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * axvcpu: the x86 vCPU ABI that the SVM and VMX backends share.
+ *
+ * KVM's register ABI (KVM_GET/SET_REGS, KVM_GET/SET_SREGS with KVM's
+ * quirks), the exits to userspace that both decode alike (port I/O, string
+ * I/O, MMIO, hypercalls) and their completion on the next KVM_RUN, CPUID
+ * and XSETBV.  Each backend reads its hardware's exit information into
+ * the arguments; the state the backends share is struct x86_vcpu.
+ */
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <asm/fpu/xcr.h>
+#include <asm/fpu/types.h>
+#include <asm/msr-index.h>
+#include <asm/processor-flags.h>
+
+#include "../../axvcpu_host.h"
+#include "x86.h"
+
+/* RDX after reset, as KVM gives it. */
+#define X86_RESET_RDX		0x600
+
+/* The state of a reset: no answer owed, x87 state alone in XCR0. */
+void x86_reset_regs(struct x86_vcpu *x)
+{
+	memset(x->regs, 0, sizeof(x->regs));
+	x->regs[__VCPU_REGS_RDX] = X86_RESET_RDX;
+	x->efer = 0;
+	x->xcr0 = XFEATURE_MASK_FP;
+	x->pending = X86_PENDING_NONE;
+}
+
+/* Real mode, CS:IP at entry: CS based at entry rounded down to 64 KiB. */
+void x86_set_entry(struct x86_segs *s, u64 *rip, u64 entry)
+{
+	s->cs.base = entry & ~0xffffULL;
+	s->cs.selector = (s->cs.base >> 4) & 0xffff;
+	*rip = entry & 0xffff;
+}
+
+static void x86_init_seg(struct vmcb_seg *seg, u16 attrib)
+{
+	seg->selector = 0;
+	seg->attrib = attrib;
+	seg->limit = 0xffff;
+	seg->base = 0;
+}
+
+/* The segments KVM gives a new vCPU: real mode at the reset vector. */
+void x86_reset_segs(struct x86_segs *s, u64 *rip)
+{
+	x86_init_seg(&s->cs, X86_SEG_CODE);
+	x86_set_entry(s, rip, 0xfffffff0ULL);
+	x86_init_seg(&s->ds, X86_SEG_DATA);
+	x86_init_seg(&s->es, X86_SEG_DATA);
+	x86_init_seg(&s->ss, X86_SEG_DATA);
+	x86_init_seg(&s->fs, X86_SEG_DATA);
+	x86_init_seg(&s->gs, X86_SEG_DATA);
+	x86_init_seg(&s->ldtr, X86_SEG_LDT);
+	x86_init_seg(&s->tr, X86_SEG_TSS16_BUSY);
+	s->gdtr.limit = 0xffff;
+	s->idtr.limit = 0xffff;
+}
+
+/* --- KVM's register ABI --------------------------------------------------- */
+
+void x86_get_regs(const struct x86_vcpu *x, u64 rip, u64 rflags,
+		  struct kvm_regs *r)
+{
+	const unsigned long *g = x->regs;
+
+	r->rax = g[__VCPU_REGS_RAX];
+	r->rbx = g[__VCPU_REGS_RBX];
+	r->rcx = g[__VCPU_REGS_RCX];
+	r->rdx = g[__VCPU_REGS_RDX];
+	r->rsi = g[__VCPU_REGS_RSI];
+	r->rdi = g[__VCPU_REGS_RDI];
+	r->rsp = g[__VCPU_REGS_RSP];
+	r->rbp = g[__VCPU_REGS_RBP];
+	r->r8 = g[__VCPU_REGS_R8];
+	r->r9 = g[__VCPU_REGS_R9];
+	r->r10 = g[__VCPU_REGS_R10];
+	r->r11 = g[__VCPU_REGS_R11];
+	r->r12 = g[__VCPU_REGS_R12];
+	r->r13 = g[__VCPU_REGS_R13];
+	r->r14 = g[__VCPU_REGS_R14];
+	r->r15 = g[__VCPU_REGS_R15];
+	r->rip = rip;
+	r->rflags = rflags;
+}
+
+/* The GPRs; the caller sets RIP and RFLAGS (with X86_EFLAGS_FIXED). */
+void x86_set_regs(struct x86_vcpu *x, const struct kvm_regs *r)
+{
+	unsigned long *g = x->regs;
+
+	g[__VCPU_REGS_RAX] = r->rax;
+	g[__VCPU_REGS_RBX] = r->rbx;
+	g[__VCPU_REGS_RCX] = r->rcx;
+	g[__VCPU_REGS_RDX] = r->rdx;
+	g[__VCPU_REGS_RSI] = r->rsi;
+	g[__VCPU_REGS_RDI] = r->rdi;
+	g[__VCPU_REGS_RSP] = r->rsp;
+	g[__VCPU_REGS_RBP] = r->rbp;
+	g[__VCPU_REGS_R8] = r->r8;
+	g[__VCPU_REGS_R9] = r->r9;
+	g[__VCPU_REGS_R10] = r->r10;
+	g[__VCPU_REGS_R11] = r->r11;
+	g[__VCPU_REGS_R12] = r->r12;
+	g[__VCPU_REGS_R13] = r->r13;
+	g[__VCPU_REGS_R14] = r->r14;
+	g[__VCPU_REGS_R15] = r->r15;
+	/* Userspace moved the guest on: an answer it owed is void. */
+	x->pending = X86_PENDING_NONE;
+}
+
+enum x86_sreg { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, SEG_TR,
+		SEG_LDTR };
+
+/* As KVM reports segments, quirks included, so VMMs see the same. */
+static void x86_get_seg(const struct vmcb_seg *s, struct kvm_segment *k,
+			enum x86_sreg seg, u8 cpl)
+{
+	memset(k, 0, sizeof(*k));
+	k->base = s->base;
+	k->limit = s->limit;
+	k->selector = s->selector;
+	k->type = s->attrib & SVM_SELECTOR_TYPE_MASK;
+	k->s = (s->attrib >> SVM_SELECTOR_S_SHIFT) & 1;
+	k->dpl = (s->attrib >> SVM_SELECTOR_DPL_SHIFT) & 3;
+	k->present = (s->attrib >> SVM_SELECTOR_P_SHIFT) & 1;
+	k->avl = (s->attrib >> SVM_SELECTOR_AVL_SHIFT) & 1;
+	k->l = (s->attrib >> SVM_SELECTOR_L_SHIFT) & 1;
+	k->db = (s->attrib >> SVM_SELECTOR_DB_SHIFT) & 1;
+	k->g = s->limit > 0xfffff;
+	k->unusable = !k->present;
+	switch (seg) {
+	case SEG_TR:
+		k->type |= 0x2;		/* busy */
+		break;
+	case SEG_DS:
+	case SEG_ES:
+	case SEG_FS:
+	case SEG_GS:
+		if (!k->unusable)
+			k->type |= 0x1;	/* accessed */
+		break;
+	case SEG_SS:
+		if (k->unusable)
+			k->db = 0;
+		k->dpl = cpl;
+		break;
+	default:
+		break;
+	}
+}
+
+static void x86_set_seg(struct vmcb_seg *s, const struct kvm_segment *k)
+{
+	s->base = k->base;
+	s->limit = k->limit;
+	s->selector = k->selector;
+	s->attrib = (k->type & SVM_SELECTOR_TYPE_MASK) |
+		    (k->s & 1) << SVM_SELECTOR_S_SHIFT |
+		    (k->dpl & 3) << SVM_SELECTOR_DPL_SHIFT |
+		    ((k->present & 1) && !k->unusable) << SVM_SELECTOR_P_SHIFT |
+		    (k->avl & 1) << SVM_SELECTOR_AVL_SHIFT |
+		    (k->l & 1) << SVM_SELECTOR_L_SHIFT |
+		    (k->db & 1) << SVM_SELECTOR_DB_SHIFT |
+		    (k->g & 1) << SVM_SELECTOR_G_SHIFT;
+}
+
+void x86_get_sregs(const struct x86_segs *s, u8 cpl, const struct x86_crs *c,
+		   struct kvm_sregs *r)
+{
+	memset(r, 0, sizeof(*r));
+	x86_get_seg(&s->cs, &r->cs, SEG_CS, cpl);
+	x86_get_seg(&s->ds, &r->ds, SEG_DS, cpl);
+	x86_get_seg(&s->es, &r->es, SEG_ES, cpl);
+	x86_get_seg(&s->fs, &r->fs, SEG_FS, cpl);
+	x86_get_seg(&s->gs, &r->gs, SEG_GS, cpl);
+	x86_get_seg(&s->ss, &r->ss, SEG_SS, cpl);
+	x86_get_seg(&s->tr, &r->tr, SEG_TR, cpl);
+	x86_get_seg(&s->ldtr, &r->ldt, SEG_LDTR, cpl);
+	r->gdt.base = s->gdtr.base;
+	r->gdt.limit = s->gdtr.limit;
+	r->idt.base = s->idtr.base;
+	r->idt.limit = s->idtr.limit;
+	r->cr0 = c->cr0;
+	r->cr2 = c->cr2;
+	r->cr3 = c->cr3;
+	r->cr4 = c->cr4;
+	r->cr8 = c->cr8;
+	r->efer = c->efer;
+}
+
+/* KVM's checks: a state the CPU would refuse is refused here. */
+static bool x86_sregs_valid(const struct kvm_sregs *r)
+{
+	if ((r->efer & EFER_LME) && (r->cr0 & X86_CR0_PG)) {
+		if (!(r->cr4 & X86_CR4_PAE) || !(r->efer & EFER_LMA))
+			return false;
+	} else if ((r->efer & EFER_LMA) || r->cs.l) {
+		return false;
+	}
+	if ((r->cr0 & X86_CR0_PG) && !(r->cr0 & X86_CR0_PE))
+		return false;
+	if ((r->cr0 & X86_CR0_NW) && !(r->cr0 & X86_CR0_CD))
+		return false;
+	return !(r->cr0 >> 32) && !(r->cr4 >> 32) && x86_efer_valid(r->efer);
+}
+
+/*
+ * The segments and descriptor tables of r, and the CPL; -EINVAL, and
+ * nothing changed, for a state KVM refuses.  The caller takes the control
+ * registers.
+ */
+int x86_set_sregs(struct x86_segs *s, u8 *cpl, const struct kvm_sregs *r)
+{
+	if (!x86_sregs_valid(r))
+		return -EINVAL;
+	x86_set_seg(&s->cs, &r->cs);
+	x86_set_seg(&s->ds, &r->ds);
+	x86_set_seg(&s->es, &r->es);
+	x86_set_seg(&s->fs, &r->fs);
+	x86_set_seg(&s->gs, &r->gs);
+	x86_set_seg(&s->ss, &r->ss);
+	x86_set_seg(&s->tr, &r->tr);
+	x86_set_seg(&s->ldtr, &r->ldt);
+	*cpl = r->ss.dpl & 3;
+	s->gdtr.base = r->gdt.base;
+	s->gdtr.limit = r->gdt.limit;
+	s->idtr.base = r->idt.base;
+	s->idtr.limit = r->idt.limit;
+	return 0;
+}
+
+/* The EFER bits a guest may set. */
+bool x86_efer_valid(u64 efer)
+{
+	return !(efer & ~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX));
+}
+
+/*
+ * KVM's vCPU ioctls of the register ABI and KVM_INTERRUPT.  RIP and RFLAGS
+ * are where the backend keeps them; it reads and writes the segments and
+ * control registers with get_sregs and set_sregs.
+ */
+long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
+		    u64 *rflags, const struct x86_sregs_ops *ops,
+		    unsigned int ioctl, void __user *argp)
+{
+	struct kvm_interrupt irq;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	switch (ioctl) {
+	case KVM_INTERRUPT:
+		if (copy_from_user(&irq, argp, sizeof(irq)))
+			return -EFAULT;
+		if (irq.irq >= KVM_NR_INTERRUPTS)
+			return -EINVAL;
+		axvcpu_vcpu_inject(vcpu, irq.irq);
+		return 0;
+	case KVM_GET_REGS:
+		x86_get_regs(x, *rip, *rflags, &regs);
+		return copy_to_user(argp, &regs, sizeof(regs)) ? -EFAULT : 0;
+	case KVM_SET_REGS:
+		if (copy_from_user(&regs, argp, sizeof(regs)))
+			return -EFAULT;
+		x86_set_regs(x, &regs);
+		*rip = regs.rip;
+		*rflags = regs.rflags | X86_EFLAGS_FIXED;
+		return 0;
+	case KVM_GET_SREGS:
+		ops->get(vcpu, &sregs);
+		return copy_to_user(argp, &sregs, sizeof(sregs)) ? -EFAULT : 0;
+	case KVM_SET_SREGS:
+		if (copy_from_user(&sregs, argp, sizeof(sregs)))
+			return -EFAULT;
+		return ops->set(vcpu, &sregs);
+	default:
+		return -ENOTTY;
+	}
+}
+
+long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
+{
+	switch (ioctl) {
+	case KVM_SET_TSS_ADDR:
+		/* Only VMX without unrestricted guest needs it. */
+		return 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+int x86_check_extension(long cap)
+{
+	return cap == KVM_CAP_SET_TSS_ADDR;
+}
+
+/* What the decoders need of the segments (the backend adds the rest). */
+void x86_cpu_mode_segs(struct x86_cpu_mode *m, const struct x86_segs *s)
+{
+	m->cs_base = s->cs.base;
+	m->seg_base[X86_SEG_ES] = s->es.base;
+	m->seg_base[X86_SEG_CS] = s->cs.base;
+	m->seg_base[X86_SEG_SS] = s->ss.base;
+	m->seg_base[X86_SEG_DS] = s->ds.base;
+	m->seg_base[X86_SEG_FS] = s->fs.base;
+	m->seg_base[X86_SEG_GS] = s->gs.base;
+	m->cs_l = s->cs.attrib & SVM_SELECTOR_L_MASK;
+	m->cs_db = s->cs.attrib & SVM_SELECTOR_DB_MASK;
+}
+
+/* --- port I/O --------------------------------------------------------------- */
+
+static u64 x86_addr_mask(u8 asize)
+{
+	return asize == 8 ? ~0ULL : (1ULL << (asize * 8)) - 1;
+}
+
+static void x86_io_exit_run(struct kvm_run *run, const struct x86_io *io,
+			    u32 count)
+{
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = io->in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = io->size;
+	run->io.port = io->port;
+	run->io.count = count;
+	run->io.data_offset = PAGE_SIZE;
+}
+
+/*
+ * After an element (or a batch of INS) moved: step the index register and
+ * the count; the instruction stays at RIP until the count runs out, so each
+ * KVM_RUN moves the next part, as KVM's string I/O does.
+ */
+static void x86_string_io_advance(struct x86_vcpu *x, u64 rflags, u64 *rip,
+				  int index, u32 n, int size)
+{
+	struct x86_string_io *sio = &x->sio;
+	u64 mask = x86_addr_mask(sio->asize);
+	unsigned long *idx = &x->regs[index];
+	unsigned long *cx = &x->regs[__VCPU_REGS_RCX];
+	s64 step = (rflags & X86_EFLAGS_DF) ? -size : size;
+	u64 left;
+
+	*idx = (*idx & ~mask) | ((*idx + step * n) & mask);
+	if (!sio->rep) {
+		*rip = sio->next_rip;
+		return;
+	}
+	left = (*cx & mask) - n;
+	*cx = (*cx & ~mask) | (left & mask);
+	if (!left)
+		*rip = sio->next_rip;
+}
+
+/*
+ * INS and OUTS.  OUTS exits once per element, INS once per batch that fits
+ * in the rest of the destination page and in 1024 bytes, as KVM does.
+ */
+static int x86_exit_string_io(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			      const struct x86_cpu_mode *m,
+			      const struct x86_io *io, u64 *rip)
+{
+	struct x86_string_io *sio = &x->sio;
+	void *data = page_address(vcpu->run_pages[1]);
+	int size = io->size;
+	u64 mask, count, la;
+	u32 n = 1;
+
+	sio->next_rip = io->next_rip;
+	sio->rep = io->rep;
+	sio->asize = io->asize;
+	if (!sio->asize)	/* not reported: CS's default size */
+		sio->asize = (m->efer & EFER_LMA) && m->cs_l ? 8 :
+			     m->cs_db ? 4 : 2;
+	mask = x86_addr_mask(sio->asize);
+	count = sio->rep ? x->regs[__VCPU_REGS_RCX] & mask : 1;
+	if (!count) {
+		*rip = sio->next_rip;
+		return AXVCPU_EXIT_CONTINUE;
+	}
+
+	if (io->in) {
+		la = m->seg_base[X86_SEG_ES] + (x->regs[__VCPU_REGS_RDI] & mask);
+		if (!(m->rflags & X86_EFLAGS_DF))
+			n = min_t(u64, count,
+				  min_t(u64, (PAGE_SIZE - offset_in_page(la)) / size,
+					1024 / size));
+		n = max_t(u32, n, 1);
+		sio->la = la;
+		sio->count = n;
+		x->pending = X86_PENDING_INS;
+		x->pending_size = size;
+	} else {
+		la = (io->seg < X86_NR_DATA_SEGS ? m->seg_base[io->seg] : 0) +
+		     (x->regs[__VCPU_REGS_RSI] & mask);
+		if (!x86_guest_rw(vcpu->vm, m, la, data, size, false))
+			return X86_EXIT_EMULATION_FAILED;
+		x86_string_io_advance(x, m->rflags, rip, __VCPU_REGS_RSI, 1,
+				      size);
+	}
+	x86_io_exit_run(vcpu->run, io, n);
+	return AXVCPU_EXIT_USER;
+}
+
+/*
+ * An IN, OUT, INS or OUTS exited: KVM_EXIT_IO, or an emulation failure.
+ * The guest's mode m is read for string I/O only.
+ */
+int x86_exit_io(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		const struct x86_cpu_mode *m, const struct x86_io *io,
+		u64 *rip)
+{
+	void *data = page_address(vcpu->run_pages[1]);
+
+	if (io->string)
+		return x86_exit_string_io(vcpu, x, m, io, rip);
+
+	x86_io_exit_run(vcpu->run, io, 1);
+	if (io->in) {
+		x->pending = X86_PENDING_IN;
+		x->pending_size = io->size;
+	} else {
+		memcpy(data, &x->regs[__VCPU_REGS_RAX], io->size);
+	}
+	*rip = io->next_rip;
+	return AXVCPU_EXIT_USER;
+}
+
+/* INS completes: the data userspace gave goes to guest memory. */
+static void x86_complete_ins(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			     const struct x86_cpu_mode *m, u64 *rip)
+{
+	struct x86_string_io *sio = &x->sio;
+
+	/* Memory that went away meanwhile: the data is dropped, as on I/O. */
+	x86_guest_rw(vcpu->vm, m, sio->la, page_address(vcpu->run_pages[1]),
+		     sio->count * x->pending_size, true);
+	x86_string_io_advance(x, m->rflags, rip, __VCPU_REGS_RDI, sio->count,
+			      x->pending_size);
+}
+
+/* --- MMIO, hypercalls, CPUID, XSETBV -------------------------------------- */
+
+/* No slot, or a write to a read-only one, at gpa: MMIO for userspace. */
+int x86_exit_mmio(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		  const struct x86_cpu_mode *m, u64 gpa, u64 *rip)
+{
+	struct x86_mmio_op *op = &x->mmio;
+	struct kvm_run *run = vcpu->run;
+	u64 val;
+
+	if (!x86_mmio_decode_at(vcpu->vm, m, op))
+		return X86_EXIT_EMULATION_FAILED;
+
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = op->len;
+	run->mmio.is_write = op->is_write;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (op->is_write) {
+		val = x86_mmio_write_value(op, x->regs);
+		memcpy(run->mmio.data, &val, op->len);
+	} else {
+		x->pending = X86_PENDING_MMIO;
+	}
+	*rip += op->insn_len;
+	return AXVCPU_EXIT_USER;
+}
+
+/*
+ * KVM's hypercall ABI: the number in RAX, arguments in RBX, RCX, RDX, RSI;
+ * the answer goes to RAX.  The caller steps over the instruction.
+ */
+int x86_exit_hypercall(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_HYPERCALL;
+	run->hypercall.nr = x->regs[__VCPU_REGS_RAX];
+	run->hypercall.args[0] = x->regs[__VCPU_REGS_RBX];
+	run->hypercall.args[1] = x->regs[__VCPU_REGS_RCX];
+	run->hypercall.args[2] = x->regs[__VCPU_REGS_RDX];
+	run->hypercall.args[3] = x->regs[__VCPU_REGS_RSI];
+	run->hypercall.args[4] = 0;
+	run->hypercall.args[5] = 0;
+	run->hypercall.ret = 0;
+	axvcpu_hypercall_longmode(run, !!(x->efer & EFER_LMA));
+	x->pending = X86_PENDING_HYPERCALL;
+	return AXVCPU_EXIT_USER;
+}
+
+/* CPUID of RAX, RCX into RAX..RDX; the caller steps over it. */
+void x86_exit_cpuid(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 cr4)
+{
+	u32 eax = x->regs[__VCPU_REGS_RAX], ecx = x->regs[__VCPU_REGS_RCX];
+	u32 ebx, edx;
+
+	axvcpu_x86_cpuid(vcpu->vcpu_id, cr4, &eax, &ebx, &ecx, &edx);
+	x->regs[__VCPU_REGS_RAX] = eax;
+	x->regs[__VCPU_REGS_RBX] = ebx;
+	x->regs[__VCPU_REGS_RCX] = ecx;
+	x->regs[__VCPU_REGS_RDX] = edx;
+}
+
+/*
+ * XSETBV: a guest XCR0 of the features the host has, with the rules the
+ * CPU applies (x87 always; AVX with SSE; MPX and AVX-512 states together).
+ * False: #GP for the guest.
+ */
+bool x86_xsetbv(struct x86_vcpu *x, u8 cpl, u64 host_xcr0)
+{
+	u64 val = (x->regs[__VCPU_REGS_RDX] << 32) |
+		  (u32)x->regs[__VCPU_REGS_RAX];
+	u64 bnd = XFEATURE_MASK_BNDREGS | XFEATURE_MASK_BNDCSR;
+
+	if ((u32)x->regs[__VCPU_REGS_RCX] != XCR_XFEATURE_ENABLED_MASK ||
+	    cpl || (val & ~host_xcr0) || !(val & XFEATURE_MASK_FP) ||
+	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
+	    (!(val & bnd) != !((val & bnd) == bnd)) ||
+	    ((val & XFEATURE_MASK_AVX512) &&
+	     ((val & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512 ||
+	      !(val & XFEATURE_MASK_YMM))))
+		return false;
+	x->xcr0 = val;
+	return true;
+}
+
+/* KVM_RUN begins: finish what userspace answered (x->pending is set). */
+void x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			  const struct x86_cpu_mode *m, u64 *rip)
+{
+	struct kvm_run *run = vcpu->run;
+	void *data = page_address(vcpu->run_pages[1]);
+	unsigned long *rax = &x->regs[__VCPU_REGS_RAX];
+	u64 data64;
+
+	switch (x->pending) {
+	case X86_PENDING_IN:
+		if (x->pending_size == 4)
+			*rax = *(u32 *)data;	/* zero-extended, as IN does */
+		else
+			memcpy(rax, data, x->pending_size);
+		break;
+	case X86_PENDING_HYPERCALL:
+		*rax = run->hypercall.ret;
+		break;
+	case X86_PENDING_INS:
+		x86_complete_ins(vcpu, x, m, rip);
+		break;
+	case X86_PENDING_MMIO:
+		memcpy(&data64, run->mmio.data, sizeof(data64));
+		x86_mmio_complete_read(&x->mmio, x->regs, data64);
+		break;
+	case X86_PENDING_NONE:
+		break;
+	}
+	x->pending = X86_PENDING_NONE;
+}

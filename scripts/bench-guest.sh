@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench-guest.sh - the cost of an exit on axvcpu beside KVM, in a guest.
+#
+# Usage: bench-guest.sh NAME EMULATOR KVM_MODULE TITLE
+#
+# Builds the module and tools/axvcpu-bench, boots the test kernel with
+# EMULATOR (scripts/qemu-x86.sh, scripts/bochs-x86.sh), whose clock the
+# caller set up to count instructions, runs the benchmark against
+# /dev/axvcpu and then against KVM (KVM_MODULE) in the same boot, and
+# prints TITLE and each figure beside KVM's with their ratio.  Everything
+# it writes is under $AX_BUILD/NAME.
+#
+# Environment:
+#   AXVCPU_BENCH_N	iterations of each benchmark (default 20000)
+
+set -eu -o pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ $# -eq 4 ] || die "usage: ${0##*/} NAME EMULATOR KVM_MODULE TITLE"
+out=$AX_BUILD/$1
+emulator=$2
+kvm=$3
+title=$4
+n=${AXVCPU_BENCH_N:-20000}
+mkdir -p "$out"
+kernel_env
+
+build_module "$KDIR" "$out/module" || die "module build failed"
+build_tools "$out/tools" || die "tools build failed"
+"$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" --ko "$out/module/axvcpu.ko" \
+	--kmods "$KMODS" --kmod "$kvm" -- "$out/tools/axvcpu-bench"
+
+msg "booting $KREL with ${emulator##*/}"
+"$emulator" "$VMLINUZ" "$out/initrd.gz" "$out/serial.log" \
+	axtest.mode=bench "axtest.kvm=$kvm" "axtest.bench_n=$n" || :
+
+if grep -q '^bench failed' "$out/serial.log" ||
+   ! grep -q '^bench ' "$out/serial.log"; then
+	grep -E '^bench|insmod|rmmod' "$out/serial.log" >&2 || :
+	die "the benchmark did not run (log: $out/serial.log)"
+fi
+
+echo "$title, $n iterations"
+printf '%-8s %12s %12s %8s\n' bench axvcpu kvm ratio
+awk '/^bench / {
+	v[$2 "," $3] = $4; names[$2] = 1
+}
+END {
+	for (b in names) {
+		a = v[b ",/dev/axvcpu"]; k = v[b ",/dev/kvm"]
+		printf "%-8s %9s ns %9s ns %8s\n", b, a, k,
+		       (a && k) ? sprintf("%.2f", a / k) : "-"
+	}
+}' "$out/serial.log" | sort
