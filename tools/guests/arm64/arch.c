@@ -26,8 +26,13 @@ static unsigned long psci(unsigned long fn, unsigned long a1,
 	register unsigned long x2 asm("x2") = a2;
 	register unsigned long x3 asm("x3") = a3;
 
-	asm volatile("hvc #0" : "+r"(x0) : "r"(x1), "r"(x2), "r"(x3)
-		     : "memory");
+	/*
+	 * SMCCC: x0-x3 carry the results and may all change (KVM zeroes
+	 * the unused ones); x4-x17 may be corrupted under SMCCC 1.0.
+	 */
+	asm volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
+		     : : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11",
+		       "x12", "x13", "x14", "x15", "x16", "x17", "memory");
 	return x0;
 }
 
