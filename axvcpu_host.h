@@ -149,6 +149,7 @@ int axvcpu_enabled_cpus(void);
 int axvcpu_set_memory_region(struct axvcpu_vm *vm,
 			     const struct kvm_userspace_memory_region *mem);
 void axvcpu_free_memslots(struct axvcpu_vm *vm);
+bool axvcpu_slot_huge_ok(const struct axvcpu_memslot *slot, unsigned long i);
 long axvcpu_pinned_pages(void);
 
 /* vcpu_state.c */

@@ -64,21 +64,6 @@ static u64 *npt_entry(struct svm_vm *v, u64 gpa, int level, bool alloc)
 	return &table[npt_index(gpa, level)];
 }
 
-/* Can slot page i start a 2 MiB entry? */
-static bool npt_huge_ok(const struct axvcpu_memslot *slot, unsigned long i)
-{
-	unsigned long pfn = page_to_pfn(slot->pages[i]), j;
-
-	if (!IS_ALIGNED(slot->gpa + i * PAGE_SIZE, PMD_SIZE) ||
-	    !IS_ALIGNED(pfn, NPT_HUGE_PAGES) ||
-	    slot->npages - i < NPT_HUGE_PAGES)
-		return false;
-	for (j = 1; j < NPT_HUGE_PAGES; j++)
-		if (page_to_pfn(slot->pages[i + j]) != pfn + j)
-			return false;
-	return true;
-}
-
 int svm_npt_map(struct axvcpu_vm *vm, struct axvcpu_memslot *slot)
 {
 	struct svm_vm *v = vm->arch;
@@ -90,7 +75,7 @@ int svm_npt_map(struct axvcpu_vm *vm, struct axvcpu_memslot *slot)
 
 	while (i < slot->npages) {
 		u64 gpa = slot->gpa + i * PAGE_SIZE;
-		bool huge = npt_huge_ok(slot, i);
+		bool huge = axvcpu_slot_huge_ok(slot, i);
 		u64 *e = npt_entry(v, gpa, huge ? 2 : 1, true);
 
 		if (!e) {
