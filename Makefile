@@ -8,12 +8,15 @@
 #   make check		what CI runs: deps, lint, then every CHECK_TARGETS;
 #			the last line is "N passed, N failed, N skipped"
 #   make check-x86-svm	the selftests in a QEMU guest with AMD SVM
+#   make check-arm64	the selftests in QEMU arm64 guests at EL2 (VHE),
+#			and KVM's ABI tests against KVM arm64
 #   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse
 #   make run		boot a QEMU guest and run tools/axvcpu-demo in it
 #			(AXVCPU_SHELL=1: and a shell after it)
 #   make bench		the cost of an exit on axvcpu beside KVM, under QEMU
 #			with -icount shift=0,sleep=off (guest time counts
 #			instructions: the same figures on every run)
+#   make bench-arm64	the same on arm64 (MMIO and PSCI), beside KVM arm64
 #   make deps		install the Debian packages all this needs (root)
 #
 # The module's objects are listed in Kbuild.  The test targets build their
@@ -27,7 +30,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 # Each backend adds its target here (check-x86-vmx, check-arm64, ...).
-CHECK_TARGETS ?= check-x86-svm
+CHECK_TARGETS ?= check-x86-svm check-arm64
 export CHECK_TARGETS
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR)
@@ -60,6 +63,9 @@ check:
 check-x86-svm:
 	@scripts/check-x86-svm.sh
 
+check-arm64:
+	@scripts/check-arm64.sh
+
 lint:
 	@scripts/lint.sh
 
@@ -69,7 +75,10 @@ run:
 bench:
 	@scripts/bench-x86-svm.sh
 
+bench-arm64:
+	@scripts/bench-arm64.sh
+
 deps:
 	@scripts/deps.sh
 
-.PHONY: all modules clean check check-x86-svm lint run bench deps
+.PHONY: all modules clean check check-x86-svm check-arm64 lint run bench bench-arm64 deps

@@ -39,15 +39,4 @@ if grep -q '^bench failed' "$out/serial.log" ||
 	die "the benchmark did not run (log: $out/serial.log)"
 fi
 
-echo "guest clock per exit, $n iterations (-icount shift=0: 1 ns = 1 instruction)"
-printf '%-8s %12s %12s %8s\n' bench axvcpu kvm ratio
-awk '/^bench / {
-	v[$2 "," $3] = $4; names[$2] = 1
-}
-END {
-	for (b in names) {
-		a = v[b ",/dev/axvcpu"]; k = v[b ",/dev/kvm"]
-		printf "%-8s %9s ns %9s ns %8s\n", b, a, k,
-		       (a && k) ? sprintf("%.2f", a / k) : "-"
-	}
-}' "$out/serial.log" | sort
+bench_table "$n" "$out/serial.log"
