@@ -17,6 +17,8 @@
 
 #include "kselftest_harness.h"
 #include "axvcpu_harness.h"
+/* Where this program's guests go: see arm64_guest.h. */
+#define AG_PROGS	0x300000UL
 #include "arm64_guest.h"
 
 #define WAIT_MS		5000

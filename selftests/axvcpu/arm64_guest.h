@@ -26,9 +26,12 @@
  * AG_PROGS_SIZE): QEMU 7.2's TCG may run code it translated for another
  * VM's program at the same guest address when the new VM got the old
  * one's pages back (with KVM as with axvcpu), so no two programs share
- * one.
+ * one.  Each test program defines its own AG_PROGS, a window of its own
+ * in [2 MiB, 4 MiB), before it includes this file.
  */
-#define AG_PROGS	0x200000UL
+#ifndef AG_PROGS
+#error "define AG_PROGS, the guest address of this program's guests"
+#endif
 #define AG_PROGS_SIZE	0x100000UL
 #define AG_MMIO		0x10000000UL	/* no slot: MMIO */
 #define AG_DONE		0x10001000UL	/* the guest's "done" store */

@@ -17,6 +17,8 @@
 
 #include "kselftest_harness.h"
 #include "axvcpu_harness.h"
+/* Where this program's guests go: see arm64_guest.h. */
+#define AG_PROGS	0x200000UL
 #include "arm64_guest.h"
 
 FIXTURE(ag) {
@@ -389,6 +391,77 @@ TEST_F(ag, slot_deleted_is_mmio)
 	memcpy(v->run->mmio.data, &val, sizeof(val));
 	EXPECT_EQ(0x5678ULL, ag_run_done(_metadata, v));
 	mem_free(mem, 1);
+}
+
+/*
+ * Two VMs, one program at the same guest address, different memory
+ * behind the same guest-physical page: each reads its own, run after run
+ * (stage 2 and its TLB entries are per VM).
+ */
+TEST_F(ag, two_vms_apart)
+{
+	struct ag_vm vm2;
+	struct ag_vcpu v2;
+	void *mem[2];
+	__u64 val;
+	int i, j;
+
+	ag_open(_metadata, &vm2, &v2);
+	for (i = 0; i < 2; i++) {
+		mem[i] = mem_alloc(1);
+		ASSERT_NE(NULL, mem[i]);
+		val = 0x100 + i;
+		memcpy(mem[i], &val, sizeof(val));
+		ASSERT_EQ(0, set_region(i ? vm2.vm_fd : self->vm.vm_fd, 1, 0,
+					0x20000000, page_size(), mem[i]));
+	}
+	ag_start(_metadata, &self->vm, &self->v, g_slot_loop, g_slot_loop_end);
+	ag_start(_metadata, &vm2, &v2, g_slot_loop, g_slot_loop_end);
+	for (j = 0; j < 4; j++) {
+		EXPECT_EQ(0x100ULL, ag_run_done(_metadata, &self->v));
+		EXPECT_EQ(0x101ULL, ag_run_done(_metadata, &v2));
+	}
+	ag_close(&vm2, &v2);
+	mem_free(mem[0], 1);
+	mem_free(mem[1], 1);
+}
+
+AG_GUEST(g_count,
+	"ldr x10, =0x10001000\n"
+	"1: add x1, x1, #1\n"
+	"fmov d2, x1\n"
+	"fadd d3, d3, d4\n"		/* d4 = 1.0 from the host */
+	"str x1, [x10]\n"
+	"b 1b\n");
+
+/*
+ * The thread of KVM_RUN moves between CPUs: the guest's registers, its
+ * FP/SIMD ones included, go with it.
+ */
+TEST_F(ag, vcpu_moves_between_cpus)
+{
+	struct ag_vcpu *v = &self->v;
+	__u64 one = 0x3ff0000000000000ULL;	/* 1.0 */
+	__uint128_t q = one;
+	double d3;
+	int i, n = online_cpus();
+
+	if (n < 2)
+		SKIP(return, "one CPU online");
+	ag_set_reg(_metadata, v, ARM64_SYS_REG(3, 0, 1, 0, 2), 3ULL << 20);
+	ASSERT_EQ(0, ag_set(v, AG_V(4), &q));
+	ag_start(_metadata, &self->vm, v, g_count, g_count_end);
+	for (i = 1; i <= 8; i++) {
+		ASSERT_EQ(0, pin_to_cpu(i % n));
+		EXPECT_EQ((__u64)i, ag_run_done(_metadata, v));
+	}
+	q = 0;
+	ASSERT_EQ(0, ag_get(v, AG_V(2), &q));
+	EXPECT_EQ(8ULL, (__u64)q);
+	ASSERT_EQ(0, ag_get(v, AG_V(3), &q));
+	one = (__u64)q;
+	memcpy(&d3, &one, sizeof(d3));
+	EXPECT_EQ(8, (int)d3);
 }
 
 /* --- guests: registers ------------------------------------------------------ */
