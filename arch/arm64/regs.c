@@ -155,10 +155,13 @@ static unsigned int core_reg_size(u64 off)
 {
 	if (off < CORE_OFF(regs.regs[0]))
 		return 0;
-	if (off < CORE_OFF(fp_regs.vregs[0])) {
+	if (off < CORE_OFF(spsr[KVM_NR_SPSR])) {
 		/* x0-x30, sp, pc, pstate, sp_el1, elr_el1, spsr[]: 64-bit */
 		return (off - CORE_OFF(regs.regs[0])) % 2 ? 0 : sizeof(u64);
 	}
+	/* The padding before the 16-byte aligned FP/SIMD registers: none. */
+	if (off < CORE_OFF(fp_regs.vregs[0]))
+		return 0;
 	if (off < CORE_OFF(fp_regs.fpsr))
 		return (off - CORE_OFF(fp_regs.vregs[0])) % 4 ? 0 :
 		       sizeof(__uint128_t);

@@ -94,8 +94,10 @@ TEST_F(ag, one_reg_core)
 	/* The size in the id must be the register's. */
 	ASSERT_EQ(-EINVAL, ag_get(v, (AG_X(0) & ~KVM_REG_SIZE_MASK) |
 				  KVM_REG_SIZE_U32, &small));
-	/* Not a register's start. */
+	/* Not a register's start; the padding before the FP registers. */
 	ASSERT_EQ(-EINVAL, ag_get(v, AG_X(0) + 1, &val));
+	ASSERT_EQ(-EINVAL, ag_get(v, AG_CORE(spsr[KVM_NR_SPSR],
+					     KVM_REG_SIZE_U64), &val));
 	/* EL2 (no nested virtualization) and a reserved mode. */
 	val = 0x9;
 	ASSERT_EQ(-EINVAL, ag_set(v, AG_PSTATE, &val));
@@ -131,11 +133,12 @@ TEST_F(ag, reg_list)
 	struct kvm_reg_list *list;
 	struct kvm_reg_list probe = { .n = 0 };
 	bool pc = false, sctlr = false;
+	unsigned int core = 0;
 	__u8 buf[16];
 	__u64 i;
 
 	ASSERT_EQ(-E2BIG, do_ioctl_ptr(self->v.fd, KVM_GET_REG_LIST, &probe));
-	ASSERT_LT(36ULL, probe.n);
+	ASSERT_LE(75ULL, probe.n);
 	list = calloc(1, sizeof(*list) + probe.n * sizeof(__u64));
 	ASSERT_NE(NULL, list);
 	list->n = probe.n;
@@ -146,6 +149,7 @@ TEST_F(ag, reg_list)
 
 		pc |= id == AG_PC;
 		sctlr |= id == AG_SCTLR_EL1;
+		core += (id & KVM_REG_ARM_COPROC_MASK) == KVM_REG_ARM_CORE;
 		/* Every core register and system register listed reads. */
 		if ((id & KVM_REG_ARM_COPROC_MASK) == KVM_REG_ARM_CORE ||
 		    (id & KVM_REG_ARM_COPROC_MASK) == KVM_REG_ARM64_SYSREG)
@@ -154,6 +158,8 @@ TEST_F(ag, reg_list)
 	}
 	EXPECT_TRUE(pc);
 	EXPECT_TRUE(sctlr);
+	/* Every core register once, and no padding. */
+	EXPECT_EQ(75U, core);
 	free(list);
 }
 
