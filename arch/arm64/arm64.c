@@ -15,6 +15,7 @@
 #include <linux/miscdevice.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <clocksource/arm_arch_timer.h>
 #include <asm/daifflags.h>
 #include <asm/esr.h>
 #include <asm/kvm_arm.h>
@@ -35,6 +36,16 @@
 /* MDCR_EL2: the debug, PMU and trace registers are the host's. */
 #define ARM64_GUEST_MDCR	(MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA | \
 				 MDCR_EL2_TPM | MDCR_EL2_TPMCR | MDCR_EL2_TTRF)
+
+/*
+ * CNTHCTL_EL2 under VHE has the EL1 controls 10 bits up: the guest reads
+ * the physical counter, as under KVM; its physical timer traps (it is
+ * not switched, so the guest takes an undefined-instruction exception).
+ */
+#define ARM64_CNTHCTL_E2H_SHIFT	10
+#define ARM64_GUEST_CNTHCTL	(CNTHCTL_EL1PCTEN << ARM64_CNTHCTL_E2H_SHIFT)
+#define ARM64_CNTHCTL_EL1_MASK	((CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN) << \
+				 ARM64_CNTHCTL_E2H_SHIFT)
 
 /* exit.vector when the guest was not entered. */
 #define ARM64_EXIT_NONE		(~0ULL)		/* a kick or a signal came first */
@@ -117,7 +128,7 @@ static int arm64_vcpu_reset(struct axvcpu_vcpu *vcpu)
 
 /* Host state the guest's shares registers with; interrupts off. */
 struct arm64_host {
-	u64 hcr, vbar, cptr, mdcr, tpidr, tpidrro, mdscr;
+	u64 hcr, vbar, cptr, mdcr, cnthctl, tpidr, tpidrro, mdscr;
 };
 
 static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
@@ -134,6 +145,7 @@ static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
 	h.vbar = read_sysreg(vbar_el2);
 	h.cptr = read_sysreg(cpacr_el1);
 	h.mdcr = read_sysreg(mdcr_el2);
+	h.cnthctl = read_sysreg(cnthctl_el2);
 	h.tpidr = read_sysreg(tpidr_el0);
 	h.tpidrro = read_sysreg(tpidrro_el0);
 	h.mdscr = read_sysreg(mdscr_el1);
@@ -143,6 +155,8 @@ static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
 	write_sysreg(ARM64_GUEST_CPTR, cpacr_el1);
 	write_sysreg((h.mdcr & MDCR_EL2_HPMN_MASK) | ARM64_GUEST_MDCR,
 		     mdcr_el2);
+	write_sysreg((h.cnthctl & ~ARM64_CNTHCTL_EL1_MASK) | ARM64_GUEST_CNTHCTL,
+		     cnthctl_el2);
 	write_sysreg(hcr, hcr_el2);
 	write_sysreg((unsigned long)axvcpu_arm64_vectors, vbar_el2);
 	isb();
@@ -155,6 +169,7 @@ static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
 	arm64_save_sysregs(a);
 	write_sysreg(h.cptr, cpacr_el1);
 	write_sysreg(h.mdcr, mdcr_el2);
+	write_sysreg(h.cnthctl, cnthctl_el2);
 	write_sysreg(h.tpidr, tpidr_el0);
 	write_sysreg(h.tpidrro, tpidrro_el0);
 	write_sysreg(h.mdscr, mdscr_el1);

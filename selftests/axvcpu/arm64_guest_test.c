@@ -555,6 +555,33 @@ TEST_F(ag, pmu_register_is_undef)
 		     g_undef_pmu_end);
 }
 
+AG_GUEST(g_counters,
+	"ldr x10, =0x10001000\n"
+	"isb\n"
+	"mrs x1, cntvct_el0\n"
+	"mrs x2, cntpct_el0\n"
+	"isb\n"
+	"mrs x3, cntvct_el0\n"
+	"str x1, [x10]\n"
+	"str x2, [x10]\n"
+	"str x3, [x10]\n"
+	"b .\n");
+
+/* The guest reads the virtual and the physical counter; both count. */
+TEST_F(ag, counters)
+{
+	struct ag_vcpu *v = &self->v;
+	__u64 vct, pct, vct2;
+
+	ag_start(_metadata, &self->vm, v, g_counters, g_counters_end);
+	vct = ag_run_done(_metadata, v);
+	pct = ag_run_done(_metadata, v);
+	vct2 = ag_run_done(_metadata, v);
+	EXPECT_NE(0ULL, vct);
+	EXPECT_NE(0ULL, pct);
+	EXPECT_LE(vct, vct2);
+}
+
 /* --- PSCI ------------------------------------------------------------------- */
 
 AG_GUEST(g_psci,
