@@ -161,7 +161,8 @@ static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
 	write_sysreg((unsigned long)axvcpu_arm64_vectors, vbar_el2);
 	isb();
 
-	axvcpu_arm64_enter(&a->core.regs, &a->exit);
+	axvcpu_arm64_enter(&a->core.regs, &a->exit,
+			   a->ptrauth ? a->keys : NULL);
 
 	write_sysreg(h.hcr, hcr_el2);
 	write_sysreg(h.vbar, vbar_el2);
@@ -206,6 +207,9 @@ static int arm64_vcpu_run(struct axvcpu_vcpu *vcpu)
 			   !(a->core.regs.pstate & PSR_I_BIT);
 	if (a->irq_delivered)
 		hcr |= HCR_VI;
+	/* Its own keys switched: pointer authentication needs no trap. */
+	if (a->ptrauth)
+		hcr |= HCR_API | HCR_APK;
 	arm64_world_switch(vcpu, hcr);
 out_neon:
 	local_irq_enable();
@@ -440,6 +444,9 @@ static int arm64_check_extension(long cap)
 	case KVM_CAP_ARM_PSCI:
 	case KVM_CAP_ARM_PSCI_0_2:
 		return 1;
+	case KVM_CAP_ARM_PTRAUTH_ADDRESS:
+	case KVM_CAP_ARM_PTRAUTH_GENERIC:
+		return arm64_ptrauth_supported();
 	default:
 		return 0;
 	}

@@ -22,6 +22,9 @@ enum arm64_sysreg {
 	NR_ARM64_SYSREGS,
 };
 
+/* Pointer authentication: five 128-bit keys, as entry.S moves them. */
+#define ARM64_NR_KEYS	10
+
 /* What entry.S records of an exit (offsets known to entry.S). */
 struct arm64_exit {
 	u64 vector;		/* 0: offset of the EL2 vector taken */
@@ -50,6 +53,8 @@ struct arm64_vcpu {
 	bool mmio_sf;
 	bool irq_delivered;		/* HCR_EL2.VI was raised for this entry */
 	bool initialized;		/* KVM_ARM_VCPU_INIT was called */
+	bool ptrauth;			/* the pointer authentication features */
+	u64 keys[ARM64_NR_KEYS];	/* APIA, APIB, APDA, APDB, APGA: lo, hi */
 	u32 features;			/* of the last KVM_ARM_VCPU_INIT */
 	/* PSCI: under the VM's power_lock. */
 	bool power_off;
@@ -71,7 +76,8 @@ static inline struct arm64_vcpu *to_arm64(struct axvcpu_vcpu *vcpu)
 }
 
 /* entry.S */
-int axvcpu_arm64_enter(struct user_pt_regs *regs, struct arm64_exit *exit);
+int axvcpu_arm64_enter(struct user_pt_regs *regs, struct arm64_exit *exit,
+		       u64 *keys);
 void axvcpu_arm64_fp_save(struct user_fpsimd_state *fp);
 void axvcpu_arm64_fp_load(const struct user_fpsimd_state *fp);
 extern char axvcpu_arm64_vectors[];
@@ -85,6 +91,7 @@ int arm64_stage2_map(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
 void arm64_stage2_unmap(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
 
 /* regs.c */
+bool arm64_ptrauth_supported(void);
 void arm64_reset_vcpu(struct axvcpu_vcpu *vcpu);
 long arm64_vcpu_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 		      void __user *argp);

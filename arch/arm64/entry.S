@@ -2,7 +2,8 @@
 /*
  * axvcpu: the arm64 world switch, and the EL2 vectors a guest exits by.
  *
- * int axvcpu_arm64_enter(struct user_pt_regs *regs, struct arm64_exit *exit)
+ * int axvcpu_arm64_enter(struct user_pt_regs *regs, struct arm64_exit *exit,
+ *			 u64 *keys)
  *
  * Called at EL2 with every DAIF bit set, the guest's HCR_EL2, stage-2 and
  * EL1 state loaded and VBAR_EL2 pointing at axvcpu_arm64_vectors.  Saves
@@ -12,10 +13,16 @@
  * vector finds the frame where it left it: it stores the guest's
  * registers back, what the exception was into exit, and returns 0 to the
  * caller.
+ *
+ * keys, unless NULL, are the guest's pointer authentication keys (APIA,
+ * APIB, APDA, APDB, APGA, each low then high): they replace the host's
+ * here, where no return address is signed, and the host's are back before
+ * the return to the caller, which authenticates its own.
  */
 #include <linux/linkage.h>
 #include <asm/assembler.h>
 #include <asm/fpsimdmacros.h>
+#include <asm/sysreg.h>
 
 /* struct user_pt_regs */
 #define REGS_X(n)	((n) * 8)
@@ -31,7 +38,30 @@
 #define FRAME_REGS	104
 #define FRAME_SP_EL0	112
 #define FRAME_EXIT	120
-#define FRAME_SIZE	128
+#define FRAME_KEYS	128	/* the guest's keys, or NULL */
+#define FRAME_HOST_KEYS	136	/* the host's: 10 registers */
+#define FRAME_SIZE	224
+
+/* Move the five keys between the CPU and memory at \base, with \t1, \t2. */
+	.macro	key_op, op, base, off, lo, hi, t1, t2
+	.ifc	\op, save
+	mrs_s	\t1, \lo
+	mrs_s	\t2, \hi
+	stp	\t1, \t2, [\base, #\off]
+	.else
+	ldp	\t1, \t2, [\base, #\off]
+	msr_s	\lo, \t1
+	msr_s	\hi, \t2
+	.endif
+	.endm
+
+	.macro	keys_op, op, base, t1, t2
+	key_op	\op, \base, 0, SYS_APIAKEYLO_EL1, SYS_APIAKEYHI_EL1, \t1, \t2
+	key_op	\op, \base, 16, SYS_APIBKEYLO_EL1, SYS_APIBKEYHI_EL1, \t1, \t2
+	key_op	\op, \base, 32, SYS_APDAKEYLO_EL1, SYS_APDAKEYHI_EL1, \t1, \t2
+	key_op	\op, \base, 48, SYS_APDBKEYLO_EL1, SYS_APDBKEYHI_EL1, \t1, \t2
+	key_op	\op, \base, 64, SYS_APGAKEYLO_EL1, SYS_APGAKEYHI_EL1, \t1, \t2
+	.endm
 
 	.text
 SYM_FUNC_START(axvcpu_arm64_enter)
@@ -43,7 +73,12 @@ SYM_FUNC_START(axvcpu_arm64_enter)
 	stp	x25, x26, [sp, #64]
 	stp	x27, x28, [sp, #80]
 	stp	x18, x0, [sp, #FRAME_X18]
-	mrs	x2, sp_el0
+	str	x2, [sp, #FRAME_KEYS]
+	cbz	x2, 1f
+	add	x3, sp, #FRAME_HOST_KEYS
+	keys_op	save, x3, x4, x5
+	keys_op	load, x2, x4, x5
+1:	mrs	x2, sp_el0
 	stp	x2, x1, [sp, #FRAME_SP_EL0]
 
 	ldr	x2, [x0, #REGS_SP]
@@ -106,7 +141,13 @@ SYM_CODE_START_LOCAL(axvcpu_arm64_exit)
 	mrs	x2, hpfar_el2
 	str	x2, [x0, #EXIT_HPFAR]
 
-	ldr	x18, [sp, #FRAME_X18]
+	ldr	x2, [sp, #FRAME_KEYS]
+	cbz	x2, 1f
+	keys_op	save, x2, x4, x5
+	add	x3, sp, #FRAME_HOST_KEYS
+	keys_op	load, x3, x4, x5
+	isb				/* the host's keys for the caller's return */
+1:	ldr	x18, [sp, #FRAME_X18]
 	ldp	x19, x20, [sp, #16]
 	ldp	x21, x22, [sp, #32]
 	ldp	x23, x24, [sp, #48]

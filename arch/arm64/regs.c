@@ -13,6 +13,7 @@
 #include <linux/kvm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/cpufeature.h>
 #include <asm/kvm.h>
 #include <asm/ptrace.h>
 #include <asm/sysreg.h>
@@ -24,8 +25,10 @@
 #define ARM64_RESET_SCTLR	0x00c50078ULL
 #define ARM64_RESET_PSTATE	(PSR_MODE_EL1h | PSR_A_BIT | PSR_I_BIT | \
 				 PSR_F_BIT | PSR_D_BIT)
+#define ARM64_PTRAUTH		(BIT(KVM_ARM_VCPU_PTRAUTH_ADDRESS) | \
+				 BIT(KVM_ARM_VCPU_PTRAUTH_GENERIC))
 #define ARM64_FEATURES		(BIT(KVM_ARM_VCPU_POWER_OFF) | \
-				 BIT(KVM_ARM_VCPU_PSCI_0_2))
+				 BIT(KVM_ARM_VCPU_PSCI_0_2) | ARM64_PTRAUTH)
 /* Feature bits KVM 6.1 knows (KVM_VCPU_MAX_FEATURES). */
 #define ARM64_KNOWN_FEATURES	7
 
@@ -55,6 +58,22 @@ static const u64 arm64_sysreg_ids[NR_ARM64_SYSREGS] = {
 	[SR_CNTV_CTL] = KVM_REG_ARM_TIMER_CTL,
 	[SR_CNTV_CVAL] = KVM_REG_ARM_TIMER_CVAL,
 };
+
+/* The pointer authentication keys' ids, in arm64_vcpu.keys order. */
+static const u64 arm64_key_ids[ARM64_NR_KEYS] = {
+	ARM64_SYS_REG(3, 0, 2, 1, 0), ARM64_SYS_REG(3, 0, 2, 1, 1),	/* APIA */
+	ARM64_SYS_REG(3, 0, 2, 1, 2), ARM64_SYS_REG(3, 0, 2, 1, 3),	/* APIB */
+	ARM64_SYS_REG(3, 0, 2, 2, 0), ARM64_SYS_REG(3, 0, 2, 2, 1),	/* APDA */
+	ARM64_SYS_REG(3, 0, 2, 2, 2), ARM64_SYS_REG(3, 0, 2, 2, 3),	/* APDB */
+	ARM64_SYS_REG(3, 0, 2, 3, 0), ARM64_SYS_REG(3, 0, 2, 3, 1),	/* APGA */
+};
+
+/* Both kinds, on every CPU, as KVM wants them for the features. */
+bool arm64_ptrauth_supported(void)
+{
+	return system_supports_address_auth() &&
+	       system_supports_generic_auth();
+}
 
 /* KVM's MPIDR for a vCPU id: Aff0 takes 4 bits, as the GIC wants. */
 u64 arm64_vcpu_mpidr(const struct axvcpu_vcpu *vcpu)
@@ -138,6 +157,7 @@ void arm64_reset_vcpu(struct axvcpu_vcpu *vcpu)
 
 	memset(&a->core, 0, sizeof(a->core));
 	memset(a->sys, 0, sizeof(a->sys));
+	memset(a->keys, 0, sizeof(a->keys));
 	a->core.regs.pstate = ARM64_RESET_PSTATE;
 	a->sys[SR_SCTLR] = ARM64_RESET_SCTLR;
 	a->sys[SR_MPIDR] = arm64_vcpu_mpidr(vcpu);
@@ -210,12 +230,12 @@ static int core_reg_access(struct arm64_vcpu *a, const struct kvm_one_reg *reg,
 
 /* --- system registers ----------------------------------------------------- */
 
-static int sys_reg_index(u64 id)
+static int id_index(const u64 *ids, int n, u64 id)
 {
 	int i;
 
-	for (i = 0; i < NR_ARM64_SYSREGS; i++)
-		if (arm64_sysreg_ids[i] && arm64_sysreg_ids[i] == id)
+	for (i = 0; i < n; i++)
+		if (ids[i] && ids[i] == id)
 			return i;
 	return -1;
 }
@@ -225,9 +245,14 @@ static int sys_reg_access(struct axvcpu_vcpu *vcpu,
 {
 	struct arm64_vcpu *a = to_arm64(vcpu);
 	u64 __user *uaddr = u64_to_user_ptr(reg->addr);
-	int i = sys_reg_index(reg->id);
+	int i = id_index(arm64_sysreg_ids, NR_ARM64_SYSREGS, reg->id);
+	int key = id_index(arm64_key_ids, ARM64_NR_KEYS, reg->id);
 	u64 v;
 
+	/* The keys exist for a vCPU with the features, as in KVM. */
+	if (key >= 0 && a->ptrauth)
+		return set ? get_user(a->keys[key], uaddr) :
+		       put_user(a->keys[key], uaddr);
 	if (i < 0)
 		return -ENOENT;
 	if (!set)
@@ -260,7 +285,7 @@ static int one_reg(struct axvcpu_vcpu *vcpu, void __user *argp, bool set)
 }
 
 /* Every register id, in the order KVM lists them: core, then system. */
-static unsigned int reg_list_fill(u64 *ids)
+static unsigned int reg_list_fill(const struct arm64_vcpu *a, u64 *ids)
 {
 	unsigned int n = 0, i, size;
 
@@ -282,13 +307,16 @@ static unsigned int reg_list_fill(u64 *ids)
 			ids[n] = arm64_sysreg_ids[i];
 		n++;
 	}
+	for (i = 0; a->ptrauth && i < ARM64_NR_KEYS; i++, n++)
+		if (ids)
+			ids[n] = arm64_key_ids[i];
 	return n;
 }
 
-static int get_reg_list(void __user *argp)
+static int get_reg_list(const struct arm64_vcpu *a, void __user *argp)
 {
 	struct kvm_reg_list __user *user = argp;
-	unsigned int total = reg_list_fill(NULL);
+	unsigned int total = reg_list_fill(a, NULL);
 	u64 *ids;
 	u64 n;
 	int r;
@@ -302,7 +330,7 @@ static int get_reg_list(void __user *argp)
 	ids = kmalloc_array(total, sizeof(*ids), GFP_KERNEL);
 	if (!ids)
 		return -ENOMEM;
-	reg_list_fill(ids);
+	reg_list_fill(a, ids);
 	r = copy_to_user(user->reg, ids, total * sizeof(*ids)) ? -EFAULT : 0;
 	kfree(ids);
 	return r;
@@ -334,12 +362,18 @@ static int vcpu_init(struct axvcpu_vcpu *vcpu, void __user *argp)
 			return -ENOENT;
 	if (init.features[0] & ~ARM64_FEATURES)
 		return -EINVAL;	/* known, not implemented: 32-bit, PMU, ... */
+	/* Both kinds of pointer authentication or neither, as KVM. */
+	if ((init.features[0] & ARM64_PTRAUTH) &&
+	    ((init.features[0] & ARM64_PTRAUTH) != ARM64_PTRAUTH ||
+	     !arm64_ptrauth_supported()))
+		return -EINVAL;
 	/* As KVM: the features cannot change once chosen. */
 	if (a->initialized && init.features[0] != a->features)
 		return -EINVAL;
 
 	arm64_reset_vcpu(vcpu);
 	a->features = init.features[0];
+	a->ptrauth = init.features[0] & ARM64_PTRAUTH;
 	a->initialized = true;
 	spin_lock(&v->power_lock);
 	a->power_off = init.features[0] & BIT(KVM_ARM_VCPU_POWER_OFF);
@@ -359,7 +393,7 @@ long arm64_vcpu_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 	case KVM_SET_ONE_REG:
 		return one_reg(vcpu, argp, true);
 	case KVM_GET_REG_LIST:
-		return get_reg_list(argp);
+		return get_reg_list(to_arm64(vcpu), argp);
 	default:
 		return -ENOTTY;
 	}

@@ -582,6 +582,72 @@ TEST_F(ag, counters)
 	EXPECT_LE(vct, vct2);
 }
 
+AG_GUEST(g_pauth,
+	".arch_extension pauth\n"
+	"ldr x10, =0x10001000\n"
+	"ldr x1, =0x12345678\n"
+	"mov x3, #7\n"			/* the modifier */
+	"mov x2, x1\n"
+	"pacia x2, x3\n"
+	"str x2, [x10]\n"
+	"autia x2, x3\n"
+	"str x2, [x10]\n"
+	"pacga x4, x1, x3\n"
+	"str x4, [x10]\n"
+	"b .\n");
+
+#define AG_APIAKEYLO	ARM64_SYS_REG(3, 0, 2, 1, 0)
+#define AG_APGAKEYLO	ARM64_SYS_REG(3, 0, 2, 3, 0)
+#define AG_SCTLR_ENIA	(1ULL << 31)
+
+/* Run g_pauth on @v with APIA and APGA key @key: signed, authenticated, PACGA. */
+static void run_pauth(struct __test_metadata *_metadata, struct ag_vm *vm,
+		      struct ag_vcpu *v, __u64 key, __u64 out[3])
+{
+	int i;
+
+	ag_set_reg(_metadata, v, AG_APIAKEYLO, key);
+	ag_set_reg(_metadata, v, AG_APGAKEYLO, key);
+	ag_start(_metadata, vm, v, g_pauth, g_pauth_end);
+	for (i = 0; i < 3; i++)
+		out[i] = ag_run_done(_metadata, v);
+}
+
+/*
+ * With the pointer authentication features the guest signs and
+ * authenticates with its own keys, which KVM_SET_ONE_REG sets.
+ */
+TEST_F(ag, pointer_auth)
+{
+	__u32 features = (1U << KVM_ARM_VCPU_PSCI_0_2) |
+			 (1U << KVM_ARM_VCPU_PTRAUTH_ADDRESS) |
+			 (1U << KVM_ARM_VCPU_PTRAUTH_GENERIC);
+	__u64 a[3], b[3], sctlr;
+	struct ag_vcpu v;
+
+	if (check_cap(self->vm.vm_fd, KVM_CAP_ARM_PTRAUTH_ADDRESS) != 1 ||
+	    check_cap(self->vm.vm_fd, KVM_CAP_ARM_PTRAUTH_GENERIC) != 1)
+		SKIP(return, "no pointer authentication");
+	/* Without the features there are no keys. */
+	EXPECT_EQ(-ENOENT, ag_get(&self->v, AG_APIAKEYLO, a));
+	/* One kind alone is refused. */
+	ASSERT_EQ(-EINVAL, arm64_vcpu_init(self->vm.vm_fd, self->v.fd,
+		  (1U << KVM_ARM_VCPU_PSCI_0_2) |
+		  (1U << KVM_ARM_VCPU_PTRAUTH_ADDRESS)));
+
+	ag_vcpu_create(_metadata, &self->vm, 1, features, &v);
+	sctlr = ag_reg(_metadata, &v, AG_SCTLR_EL1);
+	ag_set_reg(_metadata, &v, AG_SCTLR_EL1, sctlr | AG_SCTLR_ENIA);
+	run_pauth(_metadata, &self->vm, &v, 0x1111, a);
+	EXPECT_NE(0x12345678ULL, a[0]);
+	EXPECT_EQ(0x12345678ULL, a[1]);
+	run_pauth(_metadata, &self->vm, &v, 0x2222, b);
+	EXPECT_NE(a[0], b[0]);
+	EXPECT_EQ(0x12345678ULL, b[1]);
+	EXPECT_NE(a[2], b[2]);
+	ag_vcpu_destroy(&v);
+}
+
 /* --- PSCI ------------------------------------------------------------------- */
 
 AG_GUEST(g_psci,
