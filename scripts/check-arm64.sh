@@ -6,13 +6,15 @@
 # Cross-builds axvcpu.ko against Debian's arm64 headers and the selftests
 # with aarch64-linux-gnu-gcc, packs them with an arm64 busybox into an
 # initramfs and boots Debian's arm64 kernel (scripts/arm64-kernel.sh)
-# twice under QEMU (scripts/qemu-arm64.sh):
+# three times under QEMU (scripts/qemu-arm64.sh):
 #
-#   arm64	with kvm-arm.mode=none: the kernel keeps EL2 with KVM off;
+#   arm64-kvm	KVM (VHE) owns EL2 and is the reference: the tests of
+#		KVM's ABI run against /dev/kvm, and axvcpu must refuse to
+#		load
+#   arm64-nvhe	kvm-arm.mode=nvhe: the kernel runs at EL1 under KVM's
+#		EL2 code; the same tests, and the same refusal
+#   arm64	kvm-arm.mode=none: the kernel keeps EL2 with KVM off;
 #		axvcpu is loaded and the whole suite runs against it
-#   arm64-kvm	without it: KVM owns EL2 and is the reference; the tests
-#		of KVM's ABI run against /dev/kvm, and axvcpu must refuse
-#		to load
 #
 # Each boot's serial log is judged by scripts/tap-summary.sh; the guest
 # side is scripts/guest-init.sh.  Everything it writes is under
@@ -71,6 +73,8 @@ boot()
 # KVM's answers first, as on x86; then axvcpu with EL2 to itself.
 # shellcheck disable=SC2086
 boot arm64-kvm $args axtest.kvm=builtin
+# shellcheck disable=SC2086
+boot arm64-nvhe $args axtest.kvm=builtin kvm-arm.mode=nvhe
 # shellcheck disable=SC2086
 boot arm64 $args kvm-arm.mode=none
 exit $status
