@@ -401,7 +401,7 @@ static int arm64_handle_exit(struct axvcpu_vcpu *vcpu)
 	case ARM64_VECTOR_FIQ:
 		return AXVCPU_EXIT_CONTINUE;
 	case ARM64_EXIT_POWER_OFF:
-		return arm64_wait_power_on(vcpu);
+		return arm64_power_on(vcpu);
 	case ARM64_VECTOR_SYNC:
 		return arm64_exit_sync(vcpu);
 	case ARM64_VECTOR_SERROR:

@@ -103,6 +103,6 @@ void arm64_save_sysregs(struct arm64_vcpu *a);
 
 /* psci.c */
 int arm64_handle_psci(struct axvcpu_vcpu *vcpu, bool smc);
-int arm64_wait_power_on(struct axvcpu_vcpu *vcpu);
+int arm64_power_on(struct axvcpu_vcpu *vcpu);
 
 #endif /* AXVCPU_ARM64_H */

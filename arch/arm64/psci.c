@@ -4,9 +4,9 @@
  * KVM_ARM_VCPU_PSCI_0_2 feature, version 1.0 here).
  *
  * CPU_ON and CPU_OFF change another vCPU's power state under the VM's
- * power_lock; a powered-off vCPU's KVM_RUN sleeps in the kernel until a
- * CPU_ON (or a signal), as KVM's does.  SYSTEM_OFF and SYSTEM_RESET power
- * every vCPU off and reach userspace as KVM_EXIT_SYSTEM_EVENT.
+ * power_lock; a powered-off vCPU is halted (see arm64_power_on()).
+ * SYSTEM_OFF and SYSTEM_RESET power every vCPU off and reach userspace as
+ * KVM_EXIT_SYSTEM_EVENT.
  */
 #include <linux/sched/signal.h>
 #include <linux/wait.h>
@@ -76,8 +76,11 @@ static long psci_cpu_on(struct axvcpu_vcpu *vcpu, u64 mpidr, u64 entry,
 		ta->power_off = false;
 	}
 	spin_unlock(&v->power_lock);
-	if (r == PSCI_RET_SUCCESS)
+	if (r == PSCI_RET_SUCCESS) {
+		/* A halt with policy BLOCK waits for a kick. */
+		set_bit(AXVCPU_REQ_KICK, &t->requests);
 		wake_up_interruptible(&t->wq);
+	}
 	return r;
 }
 
@@ -171,19 +174,20 @@ int arm64_handle_psci(struct axvcpu_vcpu *vcpu, bool smc)
 }
 
 /*
- * A powered-off vCPU: sleep until a CPU_ON (or a signal, which the run
- * loop turns into KVM_EXIT_INTR); a CPU_ON starts it afresh at its entry
- * with the context id in x0.  The vCPU mutex is held.
+ * A powered-off vCPU is halted, and its halt policy decides: BLOCK sleeps
+ * as BLOCKED until a CPU_ON (which kicks it), a kick or a signal; EXIT is
+ * KVM_EXIT_HLT.  A CPU_ON starts it afresh at its entry with the context
+ * id in x0.  The vCPU mutex is held.
  */
-int arm64_wait_power_on(struct axvcpu_vcpu *vcpu)
+int arm64_power_on(struct axvcpu_vcpu *vcpu)
 {
 	struct arm64_vcpu *a = to_arm64(vcpu);
 	struct arm64_vm *v = vcpu->vm->arch;
 	u64 entry, context;
 	bool start;
 
-	if (wait_event_interruptible(vcpu->wq, !READ_ONCE(a->power_off)))
-		return AXVCPU_EXIT_CONTINUE;
+	if (READ_ONCE(a->power_off))
+		return AXVCPU_EXIT_HALT;
 	spin_lock(&v->power_lock);
 	start = a->on_pending;
 	a->on_pending = false;

@@ -306,6 +306,61 @@ TEST_F(ax, signal_leaves_guest)
 	ASSERT_STATE(st, AXVCPU_STATE_READY);
 }
 
+/* vCPU 0 starts vCPU 2 at x2 with a context id. */
+AG_GUEST(g_start_cpu2,
+	"ldr x0, =0xc4000003\n"		/* CPU_ON */
+	"mov x1, #2\n"
+	"ldr x3, =0xbeef\n"
+	"hvc #0\n"
+	"ldr x10, =0x10001000\n"
+	"str x0, [x10]\n"
+	"b .\n");
+
+AG_GUEST(g_report_x0,
+	"ldr x10, =0x10002000\n"
+	"str x0, [x10]\n"
+	"b .\n");
+
+/*
+ * A powered-off vCPU is halted: KVM_EXIT_HLT with policy EXIT; BLOCKED
+ * with policy BLOCK until a CPU_ON wakes it at its entry.
+ */
+TEST_F(ax, power_off_is_halted)
+{
+	__u32 off = (1U << KVM_ARM_VCPU_PSCI_0_2) |
+		    (1U << KVM_ARM_VCPU_POWER_OFF);
+	struct axvcpu_state st;
+	struct ag_vcpu v1, v2;
+	struct runner r;
+	__u64 val;
+
+	ag_vcpu_create(_metadata, &self->vm, 1, off, &v1);
+	ag_run_expect(_metadata, &v1, KVM_EXIT_HLT);
+	ag_run_expect(_metadata, &v1, KVM_EXIT_HLT);
+
+	ag_vcpu_create(_metadata, &self->vm, 2, off, &v2);
+	ASSERT_EQ(0, axvcpu_setup(v2.fd, AXVCPU_HALT_BLOCK, 0, 0));
+	start_runner(_metadata, &r, &v2);
+	ASSERT_EQ(0, wait_state(v2.fd, AXVCPU_STATE_BLOCKED));
+	sleep_ms(STAY_MS);
+	ASSERT_FALSE(r.done);
+
+	ag_set_reg(_metadata, &self->v, AG_X(2),
+		   ag_load(&self->vm, g_report_x0, g_report_x0_end));
+	ag_start(_metadata, &self->vm, &self->v, g_start_cpu2,
+		 g_start_cpu2_end);
+	EXPECT_EQ(0ULL, ag_run_done(_metadata, &self->v));
+	ASSERT_EQ(0, pthread_join(r.tid, NULL));
+	ASSERT_EQ(0, r.ret);
+	ASSERT_EQ((__u32)KVM_EXIT_MMIO, v2.run->exit_reason);
+	memcpy(&val, v2.run->mmio.data, sizeof(val));
+	EXPECT_EQ(0xbeefULL, val);
+	ASSERT_EQ(0, axvcpu_get_state(v2.fd, &st));
+	EXPECT_EQ(1ULL, st.transitions[AXVCPU_STATE_BLOCKED]);
+	ag_vcpu_destroy(&v1);
+	ag_vcpu_destroy(&v2);
+}
+
 /* AXVCPU_SETUP's entry is the PC, as KVM_SET_ONE_REG's. */
 TEST_F(ax, setup_entry)
 {
