@@ -94,6 +94,7 @@ struct axvcpu_vcpu {
 #define AXVCPU_EXIT_CONTINUE	1	/* handled: enter again */
 #define AXVCPU_EXIT_FAILED	2	/* kvm_run is filled, the vCPU is INVALID */
 #define AXVCPU_EXIT_HALT	3	/* halted: BLOCK until woken */
+#define AXVCPU_EXIT_SLEEP	4	/* BLOCK until woken, whatever the policy */
 
 /*
  * The backend.  vcpu_setup/bind/unbind/run/reset are called through

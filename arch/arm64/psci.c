@@ -4,7 +4,7 @@
  * KVM_ARM_VCPU_PSCI_0_2 feature, version 1.0 here).
  *
  * CPU_ON and CPU_OFF change another vCPU's power state under the VM's
- * power_lock; a powered-off vCPU is halted (see arm64_power_on()).
+ * power_lock; a powered-off vCPU sleeps (see arm64_power_on()).
  * SYSTEM_OFF and SYSTEM_RESET power every vCPU off and reach userspace as
  * KVM_EXIT_SYSTEM_EVENT.
  */
@@ -174,10 +174,10 @@ int arm64_handle_psci(struct axvcpu_vcpu *vcpu, bool smc)
 }
 
 /*
- * A powered-off vCPU is halted, and its halt policy decides: BLOCK sleeps
- * as BLOCKED until a CPU_ON (which kicks it), a kick or a signal; EXIT is
- * KVM_EXIT_HLT.  A CPU_ON starts it afresh at its entry with the context
- * id in x0.  The vCPU mutex is held.
+ * A powered-off vCPU sleeps as BLOCKED, whatever its halt policy, until a
+ * CPU_ON (which kicks it), a kick or a signal, as KVM's KVM_RUN sleeps.
+ * A CPU_ON starts it afresh at its entry with the context id in x0.  The
+ * vCPU mutex is held.
  */
 int arm64_power_on(struct axvcpu_vcpu *vcpu)
 {
@@ -187,7 +187,7 @@ int arm64_power_on(struct axvcpu_vcpu *vcpu)
 	bool start;
 
 	if (READ_ONCE(a->power_off))
-		return AXVCPU_EXIT_HALT;
+		return AXVCPU_EXIT_SLEEP;
 	spin_lock(&v->power_lock);
 	start = a->on_pending;
 	a->on_pending = false;

@@ -768,12 +768,6 @@ TEST_F(ag, psci_cpu_on_off)
 	ag_vcpu_create(_metadata, &self->vm, 1,
 		       (1U << KVM_ARM_VCPU_PSCI_0_2) |
 		       (1U << KVM_ARM_VCPU_POWER_OFF), &v1);
-	/*
-	 * Powered off is halted: KVM sleeps in the kernel, as axvcpu's halt
-	 * policy BLOCK does (policy EXIT would return KVM_EXIT_HLT).
-	 */
-	if (strcmp(axvcpu_dev_path(), KVM_DEFAULT_DEV))
-		ASSERT_EQ(0, axvcpu_setup(v1.fd, AXVCPU_HALT_BLOCK, 0, 0));
 	ag_set_reg(_metadata, v, AG_X(2),
 		   ag_load(&self->vm, g_cpu_on_target, g_cpu_on_target_end));
 
