@@ -9,6 +9,8 @@
 #			the last line is "N passed, N failed, N skipped"
 #   make check-x86-svm	the selftests in a QEMU guest with AMD SVM
 #   make check-x86-vmx	the selftests in a Bochs guest with Intel VMX
+#   make check-arm64	the selftests in QEMU arm64 guests at EL2 (VHE),
+#			and KVM's ABI tests against KVM arm64
 #   make check-debug	the same on a debug kernel built from linux-source
 #			(KASAN, lockdep, kmemleak, UBSAN, ...; cached)
 #   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse
@@ -20,6 +22,7 @@
 #			instructions: the same figures on every run)
 #   make bench-x86-vmx	the same on Intel VMX, under Bochs with its clock
 #			driven by the instruction count (1 ns = 1 instruction)
+#   make bench-arm64	the same on arm64 (MMIO and PSCI), beside KVM arm64
 #   make deps		install the Debian packages all this needs (root)
 #
 # The module's objects are listed in Kbuild.  The test targets build their
@@ -33,7 +36,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 # Each backend adds its target here (check-x86-vmx, check-arm64, ...).
-CHECK_TARGETS ?= check-x86-svm check-x86-vmx check-debug
+CHECK_TARGETS ?= check-x86-svm check-x86-vmx check-arm64 check-debug
 export CHECK_TARGETS
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR)
@@ -69,6 +72,9 @@ check-x86-svm:
 check-x86-vmx:
 	@scripts/check-x86-vmx.sh
 
+check-arm64:
+	@scripts/check-arm64.sh
+
 check-debug:
 	@scripts/check-debug.sh
 
@@ -84,8 +90,11 @@ bench:
 bench-x86-vmx:
 	@scripts/bench-x86-vmx.sh
 
+bench-arm64:
+	@scripts/bench-arm64.sh
+
 deps:
 	@scripts/deps.sh
 
-.PHONY: all modules clean check check-x86-svm check-x86-vmx check-debug \
-	lint run bench bench-x86-vmx deps
+.PHONY: all modules clean check check-x86-svm check-x86-vmx check-arm64 \
+	check-debug lint run bench bench-x86-vmx bench-arm64 deps

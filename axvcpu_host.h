@@ -100,6 +100,7 @@ struct axvcpu_vcpu {
 #define AXVCPU_EXIT_CONTINUE	1	/* handled: enter again */
 #define AXVCPU_EXIT_FAILED	2	/* kvm_run is filled, the vCPU is INVALID */
 #define AXVCPU_EXIT_HALT	3	/* halted: BLOCK until woken */
+#define AXVCPU_EXIT_SLEEP	4	/* BLOCK until woken, whatever the policy */
 
 /*
  * The backend.  vcpu_setup/bind/unbind/run/reset are called through
@@ -155,6 +156,7 @@ int axvcpu_enabled_cpus(void);
 int axvcpu_set_memory_region(struct axvcpu_vm *vm,
 			     const struct kvm_userspace_memory_region *mem);
 void axvcpu_free_memslots(struct axvcpu_vm *vm);
+bool axvcpu_slot_huge_ok(const struct axvcpu_memslot *slot, unsigned long i);
 long axvcpu_pinned_pages(void);
 
 /* vcpu_state.c */

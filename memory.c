@@ -67,6 +67,24 @@ out_unpin:
 	return r;
 }
 
+/*
+ * Can slot page i start a 2 MiB mapping (PMD_SIZE) in stage 2: is the
+ * guest range aligned and are its pinned pages contiguous and aligned?
+ */
+bool axvcpu_slot_huge_ok(const struct axvcpu_memslot *slot, unsigned long i)
+{
+	unsigned long n = PMD_SIZE / PAGE_SIZE;
+	unsigned long pfn = page_to_pfn(slot->pages[i]), j;
+
+	if (!IS_ALIGNED(slot->gpa + i * PAGE_SIZE, PMD_SIZE) ||
+	    !IS_ALIGNED(pfn, n) || slot->npages - i < n)
+		return false;
+	for (j = 1; j < n; j++)
+		if (page_to_pfn(slot->pages[i + j]) != pfn + j)
+			return false;
+	return true;
+}
+
 /* Unmap from stage-2; no vCPU may use the old mapping once this returns. */
 static void axvcpu_unmap_slot(struct axvcpu_vm *vm, struct axvcpu_memslot *slot)
 {

@@ -677,11 +677,13 @@ static bool axvcpu_should_wake(struct axvcpu_vcpu *vcpu)
 
 /*
  * The guest halted with policy BLOCK: sleep as BLOCKED until an interrupt
- * is injected, a kick or a signal.  With policy EXIT, userspace gets it.
+ * is injected, a kick or a signal.  With policy EXIT, userspace gets it,
+ * unless the backend asks to sleep whatever the policy (an arm64 vCPU
+ * that PSCI powered off: KVM's KVM_RUN sleeps then too).
  */
-static int axvcpu_block(struct axvcpu_vcpu *vcpu)
+static int axvcpu_block(struct axvcpu_vcpu *vcpu, bool always)
 {
-	if (vcpu->halt_policy != AXVCPU_HALT_BLOCK) {
+	if (!always && vcpu->halt_policy != AXVCPU_HALT_BLOCK) {
 		vcpu->run->exit_reason = KVM_EXIT_HLT;
 		return AXVCPU_EXIT_USER;
 	}
@@ -730,8 +732,8 @@ static int axvcpu_run_loop(struct axvcpu_vcpu *vcpu)
 			return r;
 
 		r = axvcpu_arch->vcpu_handle_exit(vcpu);
-		if (r == AXVCPU_EXIT_HALT)
-			r = axvcpu_block(vcpu);
+		if (r == AXVCPU_EXIT_HALT || r == AXVCPU_EXIT_SLEEP)
+			r = axvcpu_block(vcpu, r == AXVCPU_EXIT_SLEEP);
 		if (r != AXVCPU_EXIT_CONTINUE) {
 			if (r >= 0)
 				WRITE_ONCE(vcpu->last_exit_reason,

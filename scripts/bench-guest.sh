@@ -43,14 +43,4 @@ if grep -q '^bench failed' "$out/serial.log" ||
 fi
 
 echo "$title, $n iterations"
-printf '%-8s %12s %12s %8s\n' bench axvcpu kvm ratio
-awk '/^bench / {
-	v[$2 "," $3] = $4; names[$2] = 1
-}
-END {
-	for (b in names) {
-		a = v[b ",/dev/axvcpu"]; k = v[b ",/dev/kvm"]
-		printf "%-8s %9s ns %9s ns %8s\n", b, a, k,
-		       (a && k) ? sprintf("%.2f", a / k) : "-"
-	}
-}' "$out/serial.log" | sort
+bench_table - "$out/serial.log"

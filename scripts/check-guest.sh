@@ -41,16 +41,6 @@ shift 3
 out=$AX_BUILD/$label
 selftests=${AXVCPU_SELFTESTS:-$AX_REPO/selftests/axvcpu}
 
-# setup_failed WHAT: a failure before the guest could run counts as one
-# failed test.
-setup_failed()
-{
-	record "$label:$1" 0 1 0
-	echo "$label: $1 failed"
-	echo "$label: $(summary 0 1 0)"
-	exit 1
-}
-
 mkdir -p "$out"
 kernel_env
 kmods=(--kmods "$KMODS" --kmod "$kvm")

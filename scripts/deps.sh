@@ -24,9 +24,14 @@ set -eu -o pipefail
 #				its boot ISO (isolinux, mboot.c32)
 #   busybox-static cpio gzip	the guest's initramfs
 #   xz-utils zstd		compressed kernel modules, linux-source
+#   gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross
+#				the arm64 cross build (module, static tests)
+#   qemu-system-arm		the arm64 emulator (EL2 with VHE)
 PKGS="gcc make libc6-dev perl sparse kmod linux-source-6.1
 	qemu-system-x86 busybox-static cpio gzip xz-utils zstd
-	bochs bochsbios vgabios isolinux syslinux-common xorriso"
+	bochs bochsbios vgabios isolinux syslinux-common xorriso
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross
+	qemu-system-arm"
 
 start=$(now)
 

@@ -23,7 +23,9 @@
 #			of /tests but the coexistence test, the programs and
 #			AXVCPU_NOT_YET below)
 #   axtest.kvm=m1,m2	modules to modprobe for the KVM comparison runs
-#			(e.g. kvm_amd); none: no KVM runs
+#			(e.g. kvm_amd); none: no KVM runs; "builtin": KVM is
+#			part of the kernel and owns the extension (arm64 without
+#			kvm-arm.mode=none), so axvcpu must refuse to load
 #   axtest.kvm_tests=a,b	the tests run against KVM (default KVM_TESTS)
 #   axtest.timeout=S	seconds a test may run before it is killed
 #   axtest.shell=1	run mode: a shell after the guests; exit powers off
@@ -62,7 +64,8 @@ KO=/lib/modules/axvcpu.ko
 
 # The tests that also run against /dev/kvm: KVM is the reference, and
 # both runs must pass the same tests.
-KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test axvm_test"
+KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test arm64_guest_test
+	axvm_test"
 
 # Tests not yet run against /dev/axvcpu by default (axtest.tests may still
 # name them): a new test of a feature a backend is still building goes
@@ -187,6 +190,13 @@ check()
 		secondary_cpus 1
 	fi
 
+	# KVM in the kernel holds the extension for good: axvcpu refuses.
+	if [ "$KVM_MODS" = builtin ]; then
+		step axvcpu:insmod-refused "insmod axvcpu refused" \
+			insmod_refused "$KO"
+		return
+	fi
+
 	# The module alone: load, every test, unload with all fds closed.
 	[ -z "$KMEMLEAK" ] || step kmemleak:baseline "kmemleak baseline" \
 		kmemleak_baseline
@@ -251,9 +261,19 @@ kmemleak_scan()
 	echo "kmemleak: nothing new"
 }
 
+# insmod_refused KO: loading fails, with the module's one message.
+insmod_refused()
+{
+	! insmod "$1" && dmesg | grep 'axvcpu: '
+}
+
 # load_kvm: the KVM modules with their dependencies; /dev/kvm must appear.
 load_kvm()
 {
+	if [ "$KVM_MODS" = builtin ]; then
+		ls -l /dev/kvm
+		return
+	fi
 	# shellcheck disable=SC2086 # a list of modules
 	modprobe -a $KVM_MODS && ls -l /dev/kvm
 }
@@ -263,6 +283,7 @@ unload_kvm()
 {
 	local m rc=0
 
+	[ "$KVM_MODS" != builtin ] || return 0
 	for m in $(echo "$KVM_MODS" | tr ' ' '\n' | sed -n '1!G;h;$p'); do
 		modprobe -r "$m" || rc=$?
 	done
@@ -303,6 +324,11 @@ bench()
 {
 	local n=${BENCH_N:-20000}
 
+	# KVM in the kernel owns the extension: KVM's figures alone.
+	if [ "$KVM_MODS" = builtin ]; then
+		/tests/axvcpu-bench /dev/kvm "$n" || echo "bench failed: kvm"
+		return
+	fi
 	if insmod "$KO"; then
 		/tests/axvcpu-bench /dev/axvcpu "$n" || echo "bench failed: axvcpu"
 		rmmod axvcpu || echo "bench failed: rmmod axvcpu"

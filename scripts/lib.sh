@@ -81,6 +81,39 @@ summary()
 	echo "$1 passed, $2 failed, $3 skipped"
 }
 
+# setup_failed WHAT: a test step failed before its guest could run (the
+# caller's $label names the step): that counts as one failed test.
+setup_failed()
+{
+	record "$label:$1" 0 1 0
+	echo "$label: $1 failed"
+	echo "$label: $(summary 0 1 0)"
+	exit 1
+}
+
+# bench_table N LOG...: the "bench NAME DEVICE NS" lines of the logs, each
+# figure on /dev/axvcpu beside KVM's with their ratio, under a title line
+# for N iterations (none with N "-").
+bench_table()
+{
+	local n=$1
+
+	shift
+	[ "$n" = - ] ||
+		echo "guest clock per exit, $n iterations (-icount shift=0: 1 ns = 1 instruction)"
+	printf '%-8s %12s %12s %8s\n' bench axvcpu kvm ratio
+	cat "$@" | awk '/^bench / {
+		v[$2 "," $3] = $4; names[$2] = 1
+	}
+	END {
+		for (b in names) {
+			a = v[b ",/dev/axvcpu"]; k = v[b ",/dev/kvm"]
+			printf "%-8s %9s ns %9s ns %8s\n", b, a, k,
+			       (a && k) ? sprintf("%.2f", a / k) : "-"
+		}
+	}' | sort
+}
+
 #
 # Debian packages.
 #
@@ -249,15 +282,16 @@ kernel_env()
 	export KREL KDIR VMLINUZ KMODS KREL_612 KDIR_612 KSRC KSFT_INC
 }
 
-# build_module KDIR DIR: copy the module sources to DIR and build them
-# against KDIR; the output is in DIR.log, shown when the build fails.
+# build_module KDIR DIR [ARGS...]: copy the module sources to DIR and build
+# them against KDIR, with kbuild's ARGS (ARCH=, CROSS_COMPILE=); the output
+# is in DIR.log, shown when the build fails.
 build_module()
 {
 	local start
 
 	start=$(now)
 	copy_module_tree "$2"
-	if ! kbuild "$1" "$2" >"$2.log"; then
+	if ! kbuild "$@" >"$2.log"; then
 		tail -n 40 "$2.log" >&2
 		msg "module build against ${1##*/} failed (log: $2.log)"
 		return 1

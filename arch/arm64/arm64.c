@@ -1,22 +1,506 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * axvcpu: arm64 backend choice.
+ * axvcpu: the arm64 EL2 backend, for a kernel running at EL2 with VHE.
  *
- * The EL2 (VHE) backend needs the kernel at EL2 with KVM off
- * (kvm-arm.mode=none); loading refuses with one message otherwise.
+ * The kernel must own EL2 with KVM off (kvm-arm.mode=none): loading
+ * refuses with one message otherwise.  Per VM: the stage-2 tables and a
+ * VMID (stage2.c).  Per vCPU: KVM's register file (struct kvm_regs), the
+ * guest's EL1 system registers (regs.c) and its PSCI power state
+ * (psci.c).  A guest runs with the module's EL2 vectors installed and the
+ * host's interrupts masked at EL2; with HCR_EL2.IMO/FMO/AMO the host's
+ * interrupts make it exit, and the host takes them once the vectors are
+ * the kernel's again.
  */
 #include <linux/err.h>
-#include <linux/printk.h>
+#include <linux/miscdevice.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <clocksource/arm_arch_timer.h>
+#include <asm/daifflags.h>
+#include <asm/esr.h>
+#include <asm/kvm_arm.h>
+#include <asm/neon.h>
+#include <asm/sysreg.h>
 #include <asm/virt.h>
 
 #include "../../axvcpu_host.h"
+#include "arm64.h"
+
+/* The guest's HCR_EL2; HCR_VI is added while an interrupt is delivered. */
+#define ARM64_GUEST_HCR	(HCR_VM | HCR_SWIO | HCR_IMO | HCR_FMO | HCR_AMO | \
+			 HCR_TSC | HCR_TWI | HCR_RW | HCR_E2H | HCR_TIDCP | \
+			 HCR_BSU_IS | HCR_FB | HCR_PTW)
+/* CPTR_EL2 (CPACR layout under VHE): FP/SIMD on; SVE, SME, trace trap. */
+#define ARM64_GUEST_CPTR	(CPACR_EL1_FPEN_EL1EN | CPACR_EL1_FPEN_EL0EN | \
+				 CPACR_EL1_TTA)
+/* MDCR_EL2: the debug, PMU and trace registers are the host's. */
+#define ARM64_GUEST_MDCR	(MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA | \
+				 MDCR_EL2_TPM | MDCR_EL2_TPMCR | MDCR_EL2_TTRF)
+
+/*
+ * CNTHCTL_EL2 under VHE has the EL1 controls 10 bits up: the guest reads
+ * the physical counter, as under KVM; its physical timer traps (it is
+ * not switched, so the guest takes an undefined-instruction exception).
+ */
+#define ARM64_CNTHCTL_E2H_SHIFT	10
+#define ARM64_GUEST_CNTHCTL	(CNTHCTL_EL1PCTEN << ARM64_CNTHCTL_E2H_SHIFT)
+#define ARM64_CNTHCTL_EL1_MASK	((CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN) << \
+				 ARM64_CNTHCTL_E2H_SHIFT)
+
+/* exit.vector when the guest was not entered. */
+#define ARM64_EXIT_NONE		(~0ULL)		/* a kick or a signal came first */
+#define ARM64_EXIT_POWER_OFF	(~1ULL)		/* PSCI: powered off */
+#define ARM64_VECTOR_SYNC	0x400
+#define ARM64_VECTOR_IRQ	0x480
+#define ARM64_VECTOR_FIQ	0x500
+#define ARM64_VECTOR_SERROR	0x580
+
+static int arm64_hardware_enable(void)
+{
+	write_sysreg(arm64_vtcr, vtcr_el2);
+	write_sysreg(0, vttbr_el2);
+	isb();
+	return 0;
+}
+
+static void arm64_hardware_disable(void)
+{
+}
+
+static int arm64_vm_init(struct axvcpu_vm *vm)
+{
+	struct arm64_vm *v;
+	int r;
+
+	v = kzalloc(sizeof(*v), GFP_KERNEL_ACCOUNT);
+	if (!v)
+		return -ENOMEM;
+	spin_lock_init(&v->power_lock);
+	r = arm64_stage2_init(v);
+	if (r) {
+		kfree(v);
+		return r;
+	}
+	vm->arch = v;
+	return 0;
+}
+
+static void arm64_vm_destroy(struct axvcpu_vm *vm)
+{
+	arm64_stage2_free(vm->arch);
+	kfree(vm->arch);
+	vm->arch = NULL;
+}
+
+static int arm64_vcpu_create(struct axvcpu_vcpu *vcpu)
+{
+	struct arm64_vcpu *a;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	if (!a)
+		return -ENOMEM;
+	vcpu->arch = a;
+	arm64_reset_vcpu(vcpu);
+	return 0;
+}
+
+static void arm64_vcpu_destroy(struct axvcpu_vcpu *vcpu)
+{
+	kfree(vcpu->arch);
+	vcpu->arch = NULL;
+}
+
+static int arm64_vcpu_setup(struct axvcpu_vcpu *vcpu,
+			    const struct axvcpu_setup *setup)
+{
+	if (setup->flags & AXVCPU_SETUP_ENTRY)
+		to_arm64(vcpu)->core.regs.pc = setup->entry;
+	return 0;
+}
+
+static int arm64_vcpu_reset(struct axvcpu_vcpu *vcpu)
+{
+	arm64_reset_vcpu(vcpu);
+	return 0;
+}
+
+/* --- entering the guest --------------------------------------------------- */
+
+/* Host state the guest's shares registers with; interrupts off. */
+struct arm64_host {
+	u64 hcr, vbar, cptr, mdcr, cnthctl, tpidr, tpidrro, mdscr;
+};
+
+static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+	struct arm64_vm *v = vcpu->vm->arch;
+	struct arm64_host h;
+	unsigned long daif;
+
+	axvcpu_arm64_fp_load(&a->core.fp_regs);
+	/* Nothing may reach EL2 while its vectors are the module's. */
+	daif = local_daif_save();
+	h.hcr = read_sysreg(hcr_el2);
+	h.vbar = read_sysreg(vbar_el2);
+	h.cptr = read_sysreg(cpacr_el1);
+	h.mdcr = read_sysreg(mdcr_el2);
+	h.cnthctl = read_sysreg(cnthctl_el2);
+	h.tpidr = read_sysreg(tpidr_el0);
+	h.tpidrro = read_sysreg(tpidrro_el0);
+	h.mdscr = read_sysreg(mdscr_el1);
+
+	arm64_load_sysregs(a);
+	write_sysreg(v->vttbr, vttbr_el2);
+	write_sysreg(ARM64_GUEST_CPTR, cpacr_el1);
+	write_sysreg((h.mdcr & MDCR_EL2_HPMN_MASK) | ARM64_GUEST_MDCR,
+		     mdcr_el2);
+	write_sysreg((h.cnthctl & ~ARM64_CNTHCTL_EL1_MASK) | ARM64_GUEST_CNTHCTL,
+		     cnthctl_el2);
+	write_sysreg(hcr, hcr_el2);
+	write_sysreg((unsigned long)axvcpu_arm64_vectors, vbar_el2);
+	isb();
+
+	axvcpu_arm64_enter(&a->core.regs, &a->exit,
+			   a->ptrauth ? a->keys : NULL);
+
+	write_sysreg(h.hcr, hcr_el2);
+	write_sysreg(h.vbar, vbar_el2);
+	isb();
+	arm64_save_sysregs(a);
+	write_sysreg(h.cptr, cpacr_el1);
+	write_sysreg(h.mdcr, mdcr_el2);
+	write_sysreg(h.cnthctl, cnthctl_el2);
+	write_sysreg(h.tpidr, tpidr_el0);
+	write_sysreg(h.tpidrro, tpidrro_el0);
+	write_sysreg(h.mdscr, mdscr_el1);
+	isb();
+	local_daif_restore(daif);
+	axvcpu_arm64_fp_save(&a->core.fp_regs);
+}
+
+/*
+ * Preemption and interrupts off, on the vCPU's CPU, the current vCPU set.
+ * The guest's FP/SIMD registers need the host's saved first, which
+ * kernel_neon_begin() does only with interrupts on: a kick or a signal
+ * that comes meanwhile is seen before entry.
+ */
+static int arm64_vcpu_run(struct axvcpu_vcpu *vcpu)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+	u64 hcr = ARM64_GUEST_HCR;
+
+	if (READ_ONCE(a->power_off) || READ_ONCE(a->on_pending)) {
+		a->exit.vector = ARM64_EXIT_POWER_OFF;
+		return 0;
+	}
+	local_irq_enable();
+	kernel_neon_begin();
+	local_irq_disable();
+	if (test_bit(AXVCPU_REQ_KICK, &vcpu->requests) ||
+	    signal_pending(current)) {
+		a->exit.vector = ARM64_EXIT_NONE;
+		goto out_neon;
+	}
+	/* An interrupt for a guest that takes it: it does, at once. */
+	a->irq_delivered = !bitmap_empty(vcpu->irq_pending, AXVCPU_NR_IRQS) &&
+			   !(a->core.regs.pstate & PSR_I_BIT);
+	if (a->irq_delivered)
+		hcr |= HCR_VI;
+	/* Its own keys switched: pointer authentication needs no trap. */
+	if (a->ptrauth)
+		hcr |= HCR_API | HCR_APK;
+	arm64_world_switch(vcpu, hcr);
+out_neon:
+	local_irq_enable();
+	kernel_neon_end();
+	local_irq_disable();
+	return 0;
+}
+
+/* --- exits ---------------------------------------------------------------- */
+
+static void arm64_skip_insn(struct arm64_vcpu *a)
+{
+	a->core.regs.pc += 4;
+}
+
+/* An undefined-instruction exception, taken by the guest at EL1. */
+static void arm64_inject_undef(struct arm64_vcpu *a)
+{
+	u64 pstate = a->core.regs.pstate, off;
+
+	switch (pstate & PSR_MODE_MASK) {
+	case PSR_MODE_EL1h:
+		off = 0x200;
+		break;
+	case PSR_MODE_EL1t:
+		off = 0;
+		break;
+	default:
+		off = 0x400;	/* from EL0 */
+		break;
+	}
+	a->core.elr_el1 = a->core.regs.pc;
+	a->core.spsr[KVM_SPSR_EL1] = pstate;
+	a->sys[SR_ESR] = (ESR_ELx_EC_UNKNOWN << ESR_ELx_EC_SHIFT) | ESR_ELx_IL;
+	a->core.regs.pc = a->sys[SR_VBAR] + off;
+	a->core.regs.pstate = PSR_MODE_EL1h | PSR_D_BIT | PSR_A_BIT |
+			      PSR_I_BIT | PSR_F_BIT;
+}
+
+static u64 arm64_fault_ipa(const struct arm64_exit *e)
+{
+	return ((e->hpfar >> 4) << PAGE_SHIFT) | (e->far & ~PAGE_MASK);
+}
+
+static int arm64_internal_error(struct axvcpu_vcpu *vcpu, u32 suberror)
+{
+	const struct arm64_exit *e = &to_arm64(vcpu)->exit;
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = 4;
+	run->internal.data[0] = e->esr;
+	run->internal.data[1] = e->far;
+	run->internal.data[2] = arm64_fault_ipa(e);
+	run->internal.data[3] = e->vector;
+	return AXVCPU_EXIT_USER;
+}
+
+/* A data abort at stage 2: no slot, or a write to a read-only one. */
+static int arm64_exit_dabt(struct axvcpu_vcpu *vcpu)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+	u64 esr = a->exit.esr, val = 0;
+	struct kvm_run *run = vcpu->run;
+	unsigned int reg;
+
+	if (!(esr & ESR_ELx_ISV) || (esr & ESR_ELx_S1PTW))
+		return arm64_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
+	reg = (esr & ESR_ELx_SRT_MASK) >> ESR_ELx_SRT_SHIFT;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = arm64_fault_ipa(&a->exit);
+	run->mmio.len = 1U << ((esr & ESR_ELx_SAS) >> ESR_ELx_SAS_SHIFT);
+	run->mmio.is_write = !!(esr & ESR_ELx_WNR);
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (run->mmio.is_write && reg != 31)	/* 31: xzr */
+		val = a->core.regs.regs[reg];
+	memcpy(run->mmio.data, &val, run->mmio.len);
+	/* As KVM: the PC moves on when the next KVM_RUN completes it. */
+	a->pending = ARM64_PENDING_MMIO;
+	a->mmio_write = run->mmio.is_write;
+	a->mmio_reg = reg;
+	a->mmio_len = run->mmio.len;
+	a->mmio_sign = esr & ESR_ELx_SSE;
+	a->mmio_sf = esr & ESR_ELx_SF;
+	return AXVCPU_EXIT_USER;
+}
+
+/*
+ * The MMIO access completes, if userspace left the exit as it was (KVM's
+ * rule): a read's register gets userspace's data, the PC moves on.
+ */
+static void arm64_complete_mmio(struct axvcpu_vcpu *vcpu)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+	unsigned int bits = a->mmio_len * 8;
+	u64 val = 0;
+
+	if (vcpu->run->exit_reason != KVM_EXIT_MMIO)
+		return;
+	arm64_skip_insn(a);
+	if (a->mmio_write)
+		return;
+	memcpy(&val, vcpu->run->mmio.data, a->mmio_len);
+	if (a->mmio_sign && bits < 64)
+		val = sign_extend64(val, bits - 1);
+	if (!a->mmio_sf)
+		val &= U32_MAX;
+	if (a->mmio_reg != 31)
+		a->core.regs.regs[a->mmio_reg] = val;
+}
+
+/* KVM's hypercall exit: the function in x0, its arguments in x1-x6. */
+static int arm64_exit_hypercall(struct axvcpu_vcpu *vcpu)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+	struct kvm_run *run = vcpu->run;
+	int i;
+
+	run->exit_reason = KVM_EXIT_HYPERCALL;
+	run->hypercall.nr = a->core.regs.regs[0];
+	for (i = 0; i < 6; i++)
+		run->hypercall.args[i] = a->core.regs.regs[i + 1];
+	run->hypercall.ret = 0;
+	axvcpu_hypercall_longmode(run, 1);
+	a->pending = ARM64_PENDING_HYPERCALL;
+	return AXVCPU_EXIT_USER;
+}
+
+static int arm64_exit_sync(struct axvcpu_vcpu *vcpu)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+	u64 esr = a->exit.esr;
+	int r;
+
+	switch (ESR_ELx_EC(esr)) {
+	case ESR_ELx_EC_HVC64:
+		/* The return address is past the HVC already. */
+		r = arm64_handle_psci(vcpu, false);
+		return r == -ENOENT ? arm64_exit_hypercall(vcpu) : r;
+	case ESR_ELx_EC_SMC64:
+		/* A trapped SMC returns to itself. */
+		arm64_skip_insn(a);
+		r = arm64_handle_psci(vcpu, true);
+		if (r != -ENOENT)
+			return r;
+		a->core.regs.regs[0] = ~0ULL;	/* SMCCC: not supported */
+		return AXVCPU_EXIT_CONTINUE;
+	case ESR_ELx_EC_WFx:
+		arm64_skip_insn(a);
+		return esr & ESR_ELx_WFx_ISS_WFE ? AXVCPU_EXIT_CONTINUE :
+		       AXVCPU_EXIT_HALT;
+	case ESR_ELx_EC_DABT_LOW:
+		return arm64_exit_dabt(vcpu);
+	case ESR_ELx_EC_IABT_LOW:
+		/* Code outside the guest's memory cannot be run. */
+		return arm64_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
+	case ESR_ELx_EC_UNKNOWN:
+	case ESR_ELx_EC_SYS64:
+	case ESR_ELx_EC_SVE:
+	case ESR_ELx_EC_PAC:
+	case ESR_ELx_EC_FP_ASIMD:
+		/* Registers and instructions the guest does not have. */
+		arm64_inject_undef(a);
+		return AXVCPU_EXIT_CONTINUE;
+	default:
+		return arm64_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+	}
+}
+
+static int arm64_handle_exit(struct axvcpu_vcpu *vcpu)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+	struct kvm_run *run = vcpu->run;
+	unsigned long vec;
+
+	/* The interrupt was taken as the guest was entered. */
+	if (a->irq_delivered) {
+		a->irq_delivered = false;
+		vec = find_last_bit(vcpu->irq_pending, AXVCPU_NR_IRQS);
+		if (vec < AXVCPU_NR_IRQS)
+			clear_bit(vec, vcpu->irq_pending);
+	}
+
+	switch (a->exit.vector) {
+	case ARM64_EXIT_NONE:
+	case ARM64_VECTOR_IRQ:
+	case ARM64_VECTOR_FIQ:
+		return AXVCPU_EXIT_CONTINUE;
+	case ARM64_EXIT_POWER_OFF:
+		return arm64_power_on(vcpu);
+	case ARM64_VECTOR_SYNC:
+		return arm64_exit_sync(vcpu);
+	case ARM64_VECTOR_SERROR:
+		return arm64_internal_error(vcpu,
+				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+	default:
+		/* An exception at EL2 itself, or from an AArch32 guest. */
+		pr_err_ratelimited("axvcpu: arm64: vm %u vcpu %u: unexpected EL2 vector %#llx (ESR %#llx)\n",
+				   vcpu->vm->id, vcpu->vcpu_id, a->exit.vector,
+				   a->exit.esr);
+		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+		run->fail_entry.hardware_entry_failure_reason = a->exit.esr;
+		run->fail_entry.cpu = vcpu->bound_cpu;
+		return AXVCPU_EXIT_FAILED;
+	}
+}
+
+/* KVM_RUN begins: finish what userspace answered. */
+static void arm64_run_begin(struct axvcpu_vcpu *vcpu)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+
+	switch (a->pending) {
+	case ARM64_PENDING_MMIO:
+		arm64_complete_mmio(vcpu);
+		break;
+	case ARM64_PENDING_HYPERCALL:
+		a->core.regs.regs[0] = vcpu->run->hypercall.ret;
+		break;
+	case ARM64_PENDING_NONE:
+		break;
+	}
+	a->pending = ARM64_PENDING_NONE;
+}
+
+static int arm64_check_extension(long cap)
+{
+	switch (cap) {
+	case KVM_CAP_ONE_REG:
+	case KVM_CAP_ARM_PSCI:
+	case KVM_CAP_ARM_PSCI_0_2:
+		return 1;
+	case KVM_CAP_ARM_PTRAUTH_ADDRESS:
+	case KVM_CAP_ARM_PTRAUTH_GENERIC:
+		return arm64_ptrauth_supported();
+	default:
+		return 0;
+	}
+}
+
+static const struct axvcpu_arch_ops arm64_ops = {
+	.name = "arm64-el2",
+	.run_pages = 1,		/* struct kvm_run */
+	.hardware_enable = arm64_hardware_enable,
+	.hardware_disable = arm64_hardware_disable,
+	.vm_init = arm64_vm_init,
+	.vm_destroy = arm64_vm_destroy,
+	.map = arm64_stage2_map,
+	.unmap = arm64_stage2_unmap,
+	.vcpu_create = arm64_vcpu_create,
+	.vcpu_destroy = arm64_vcpu_destroy,
+	.vcpu_setup = arm64_vcpu_setup,
+	.vcpu_run = arm64_vcpu_run,
+	.vcpu_reset = arm64_vcpu_reset,
+	.vcpu_handle_exit = arm64_handle_exit,
+	.vcpu_run_begin = arm64_run_begin,
+	.vcpu_ioctl = arm64_vcpu_ioctl,
+	.vm_ioctl = arm64_vm_ioctl,
+	.check_extension = arm64_check_extension,
+};
+
+/*
+ * KVM that initialized owns /dev/kvm's fixed minor; with
+ * kvm-arm.mode=none it never registers it.  Taking the minor for a moment
+ * tells the two apart; its exported state says nothing of it.
+ */
+static bool arm64_kvm_active(void)
+{
+	static struct miscdevice probe = {
+		.minor = KVM_MINOR,
+		.name = "axvcpu-kvm-probe",
+	};
+
+	if (misc_register(&probe))
+		return true;
+	misc_deregister(&probe);
+	return false;
+}
 
 const struct axvcpu_arch_ops *axvcpu_arch_probe(void)
 {
-	if (!is_kernel_in_hyp_mode()) {
-		pr_err("axvcpu: the kernel does not run at EL2 with VHE (boot with kvm-arm.mode=none)\n");
+	int r;
+
+	if (!is_kernel_in_hyp_mode() || arm64_kvm_active()) {
+		pr_err("axvcpu: arm64: needs the kernel at EL2 with VHE and KVM off (boot with kvm-arm.mode=none)\n");
 		return ERR_PTR(-ENODEV);
 	}
-	pr_err("axvcpu: the arm64 EL2 backend is not available yet\n");
-	return ERR_PTR(-ENODEV);
+	r = arm64_stage2_setup();
+	if (r)
+		return ERR_PTR(r);
+	return &arm64_ops;
 }

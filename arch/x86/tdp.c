@@ -60,21 +60,6 @@ static u64 *tdp_entry(struct x86_tdp *t, u64 gpa, int level, bool alloc)
 	return &table[tdp_index(gpa, level)];
 }
 
-/* Can slot page i start a 2 MiB entry? */
-static bool tdp_huge_ok(const struct axvcpu_memslot *slot, unsigned long i)
-{
-	unsigned long pfn = page_to_pfn(slot->pages[i]), j;
-
-	if (!IS_ALIGNED(slot->gpa + i * PAGE_SIZE, PMD_SIZE) ||
-	    !IS_ALIGNED(pfn, TDP_HUGE_PAGES) ||
-	    slot->npages - i < TDP_HUGE_PAGES)
-		return false;
-	for (j = 1; j < TDP_HUGE_PAGES; j++)
-		if (page_to_pfn(slot->pages[i + j]) != pfn + j)
-			return false;
-	return true;
-}
-
 int x86_tdp_map(struct x86_tdp *t, struct axvcpu_memslot *slot)
 {
 	const struct x86_tdp_format *f = t->fmt;
@@ -89,7 +74,7 @@ int x86_tdp_map(struct x86_tdp *t, struct axvcpu_memslot *slot)
 
 	while (i < slot->npages) {
 		u64 gpa = slot->gpa + i * PAGE_SIZE;
-		bool huge = f->huge && tdp_huge_ok(slot, i);
+		bool huge = f->huge && axvcpu_slot_huge_ok(slot, i);
 		u64 *e = tdp_entry(t, gpa, huge ? 2 : 1, true);
 
 		if (!e) {

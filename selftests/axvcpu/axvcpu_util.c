@@ -69,9 +69,36 @@ int create_vm(int sys_fd)
 	return do_ioctl(sys_fd, KVM_CREATE_VM, 0);
 }
 
+#if defined(__aarch64__)
+/* KVM's arm64 vCPUs run only after KVM_ARM_VCPU_INIT: the VMM's first step. */
+int arm64_vcpu_init(int vm_fd, int vcpu_fd, __u32 features)
+{
+	struct kvm_vcpu_init init;
+	int r;
+
+	r = do_ioctl_ptr(vm_fd, KVM_ARM_PREFERRED_TARGET, &init);
+	if (r < 0)
+		return r;
+	init.features[0] = features;
+	return do_ioctl_ptr(vcpu_fd, KVM_ARM_VCPU_INIT, &init);
+}
+#endif
+
 int create_vcpu(int vm_fd, unsigned long vcpu_id)
 {
-	return do_ioctl(vm_fd, KVM_CREATE_VCPU, vcpu_id);
+	int fd = do_ioctl(vm_fd, KVM_CREATE_VCPU, vcpu_id);
+#if defined(__aarch64__)
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = arm64_vcpu_init(vm_fd, fd, 1U << KVM_ARM_VCPU_PSCI_0_2);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+#endif
+	return fd;
 }
 
 int check_cap(int fd, long cap)

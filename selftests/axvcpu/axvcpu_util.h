@@ -41,7 +41,11 @@ int do_ioctl_ptr(int fd, unsigned long request, void *arg);
 /* KVM's ABI. */
 int open_dev(const char *path);			/* O_RDWR; fd or -errno */
 int create_vm(int sys_fd);
+/* On arm64 also KVM_ARM_VCPU_INIT, with the PSCI 0.2 feature. */
 int create_vcpu(int vm_fd, unsigned long vcpu_id);
+#if defined(__aarch64__)
+int arm64_vcpu_init(int vm_fd, int vcpu_fd, __u32 features);
+#endif
 int check_cap(int fd, long cap);
 int vcpu_mmap_size(int sys_fd);
 struct kvm_run *map_run(int vcpu_fd, size_t size);	/* NULL on failure */

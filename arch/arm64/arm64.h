@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * axvcpu: the arm64 EL2 (VHE) backend's types.
+ */
+#ifndef AXVCPU_ARM64_H
+#define AXVCPU_ARM64_H
+
+#include <linux/kvm.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+struct axvcpu_vm;
+struct axvcpu_vcpu;
+struct axvcpu_memslot;
+
+/* Guest EL1 (and EL0) system registers the backend switches. */
+enum arm64_sysreg {
+	SR_SCTLR, SR_CPACR, SR_TTBR0, SR_TTBR1, SR_TCR, SR_ESR, SR_AFSR0,
+	SR_AFSR1, SR_FAR, SR_MAIR, SR_AMAIR, SR_VBAR, SR_CONTEXTIDR,
+	SR_CNTKCTL, SR_TPIDR_EL1, SR_TPIDR_EL0, SR_TPIDRRO_EL0, SR_PAR,
+	SR_MDSCR, SR_CSSELR, SR_MPIDR, SR_CNTV_CTL, SR_CNTV_CVAL,
+	NR_ARM64_SYSREGS,
+};
+
+/* Pointer authentication: five 128-bit keys, as entry.S moves them. */
+#define ARM64_NR_KEYS	10
+
+/* What entry.S records of an exit (offsets known to entry.S). */
+struct arm64_exit {
+	u64 vector;		/* 0: offset of the EL2 vector taken */
+	u64 esr;		/* 8 */
+	u64 far;		/* 16 */
+	u64 hpfar;		/* 24 */
+};
+
+/* What the next KVM_RUN completes with userspace's answer. */
+enum arm64_pending {
+	ARM64_PENDING_NONE,
+	ARM64_PENDING_MMIO,
+	ARM64_PENDING_HYPERCALL,
+};
+
+struct arm64_vcpu {
+	struct kvm_regs core;		/* KVM_REG_ARM_CORE, as KVM lays it out */
+	u64 sys[NR_ARM64_SYSREGS];
+	struct arm64_exit exit;
+	u64 hcr;
+	enum arm64_pending pending;
+	bool mmio_write;
+	u8 mmio_reg;			/* the register a read loads */
+	u8 mmio_len;
+	bool mmio_sign;
+	bool mmio_sf;
+	bool irq_delivered;		/* HCR_EL2.VI was raised for this entry */
+	bool initialized;		/* KVM_ARM_VCPU_INIT was called */
+	bool ptrauth;			/* the pointer authentication features */
+	u64 keys[ARM64_NR_KEYS];	/* APIA, APIB, APDA, APDB, APGA: lo, hi */
+	u32 features;			/* of the last KVM_ARM_VCPU_INIT */
+	/* PSCI: under the VM's power_lock. */
+	bool power_off;
+	bool on_pending;		/* CPU_ON: reset to on_entry first */
+	u64 on_entry;
+	u64 on_context;
+};
+
+struct arm64_vm {
+	u64 *pgd;			/* stage-2 root: two concatenated pages */
+	u64 vttbr;			/* root | VMID */
+	u16 vmid;
+	spinlock_t power_lock;		/* every vCPU's PSCI power state */
+};
+
+static inline struct arm64_vcpu *to_arm64(struct axvcpu_vcpu *vcpu)
+{
+	return vcpu->arch;
+}
+
+/* entry.S */
+int axvcpu_arm64_enter(struct user_pt_regs *regs, struct arm64_exit *exit,
+		       u64 *keys);
+void axvcpu_arm64_fp_save(struct user_fpsimd_state *fp);
+void axvcpu_arm64_fp_load(const struct user_fpsimd_state *fp);
+extern char axvcpu_arm64_vectors[];
+
+/* stage2.c */
+extern u64 arm64_vtcr;
+int arm64_stage2_setup(void);
+int arm64_stage2_init(struct arm64_vm *v);
+void arm64_stage2_free(struct arm64_vm *v);
+int arm64_stage2_map(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
+void arm64_stage2_unmap(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
+
+/* regs.c */
+bool arm64_ptrauth_supported(void);
+void arm64_reset_vcpu(struct axvcpu_vcpu *vcpu);
+long arm64_vcpu_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
+		      void __user *argp);
+long arm64_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl,
+		    void __user *argp);
+u64 arm64_vcpu_mpidr(const struct axvcpu_vcpu *vcpu);
+void arm64_load_sysregs(const struct arm64_vcpu *a);
+void arm64_save_sysregs(struct arm64_vcpu *a);
+
+/* psci.c */
+int arm64_handle_psci(struct axvcpu_vcpu *vcpu, bool smc);
+int arm64_power_on(struct axvcpu_vcpu *vcpu);
+
+#endif /* AXVCPU_ARM64_H */

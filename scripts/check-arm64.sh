@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check-arm64.sh - the selftests on arm64 at EL2 (VHE), in QEMU guests.
+#
+# Cross-builds axvcpu.ko against Debian's arm64 headers and the selftests
+# with aarch64-linux-gnu-gcc, packs them with an arm64 busybox into an
+# initramfs and boots Debian's arm64 kernel (scripts/arm64-kernel.sh)
+# three times under QEMU (scripts/qemu-arm64.sh):
+#
+#   arm64-kvm	KVM (VHE) owns EL2 and is the reference: the tests of
+#		KVM's ABI run against /dev/kvm, and axvcpu must refuse to
+#		load
+#   arm64-nvhe	kvm-arm.mode=nvhe: the kernel runs at EL1 under KVM's
+#		EL2 code; the same tests, and the same refusal
+#   arm64	kvm-arm.mode=none: the kernel keeps EL2 with KVM off;
+#		axvcpu is loaded and the whole suite runs against it
+#
+# Each boot's serial log is judged by scripts/tap-summary.sh; the guest
+# side is scripts/guest-init.sh.  Everything it writes is under
+# $AX_BUILD/arm64.
+#
+# Environment: as check-x86-svm.sh (AXVCPU_TESTS, AXVCPU_SELFTESTS,
+# AXVCPU_TIMEOUT, AXVCPU_TEST_TIMEOUT, AXVCPU_VERBOSE).
+
+set -eu -o pipefail
+. "$(dirname "$0")/lib.sh"
+
+label=arm64
+out=$AX_BUILD/$label
+selftests=${AXVCPU_SELFTESTS:-$AX_REPO/selftests/axvcpu}
+
+mkdir -p "$out"
+kernel_env			# KSFT_INC
+env=$("$AX_SCRIPTS/arm64-kernel.sh") || setup_failed arm64-kernel
+eval "$env"
+
+build_module "$KDIR_ARM64" "$out/module" ARCH=arm64 \
+	CROSS_COMPILE=aarch64-linux-gnu- || setup_failed build-module
+tests=$(CROSS_COMPILE=aarch64-linux-gnu- build_selftests "$selftests" \
+	"$out/selftests" "$out/selftests.log") ||
+	setup_failed build-selftests
+names=$(for t in $tests; do printf ' %s' "${t##*/}"; done)
+msg "selftests:$names"
+
+# shellcheck disable=SC2086 # one path per word
+"$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" --busybox "$BUSYBOX_ARM64" \
+	--ko "$out/module/axvcpu.ko" -- $tests || setup_failed initramfs
+
+args="axtest.mode=check axtest.timeout=${AXVCPU_TEST_TIMEOUT:-300}"
+if [ -n "${AXVCPU_TESTS:-}" ]; then
+	args="$args axtest.tests=$(echo "$AXVCPU_TESTS" | tr ' ' ,)"
+fi
+
+status=0
+# boot NAME KERNEL ARGS...: one boot, judged as NAME.
+boot()
+{
+	local name=$1 log=$out/$1.log start rc=0
+
+	shift
+	msg "$name: booting $KREL_ARM64 under QEMU (log: $log)"
+	start=$(now)
+	# shellcheck disable=SC2068 # kernel arguments, one a word
+	"$AX_SCRIPTS/qemu-arm64.sh" "$VMLINUZ_ARM64" "$out/initrd.gz" "$log" \
+		$@ || rc=$?
+	msg "$name: guest ran for $(elapsed "$start") s, QEMU exit status $rc"
+	touch "$log"
+	[ "${AXVCPU_VERBOSE:-0}" != 1 ] || cat "$log"
+	"$AX_SCRIPTS/tap-summary.sh" "$name" "$log" "$rc" || status=1
+}
+
+# KVM's answers first, as on x86; then axvcpu with EL2 to itself.
+# shellcheck disable=SC2086
+boot arm64-kvm $args axtest.kvm=builtin
+# shellcheck disable=SC2086
+boot arm64-nvhe $args axtest.kvm=builtin kvm-arm.mode=nvhe
+# shellcheck disable=SC2086
+boot arm64 $args kvm-arm.mode=none
+exit $status

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * arm64 guests on axvcpu: its own ABI (halt policies, AXVCPU_INJECT and
+ * AXVCPU_KICK, the vCPU states with a guest inside), and the exits where
+ * axvcpu differs from KVM 6.1: WFI exits with KVM_EXIT_HLT (KVM blocks in
+ * the kernel), an HVC that is not PSCI exits with KVM_EXIT_HYPERCALL (KVM
+ * 6.1 answers "not supported"), PSCI by SMC (KVM 6.1 answers every SMC
+ * with "not supported"), and a data abort without a syndrome is
+ * KVM_EXIT_INTERNAL_ERROR with the ESR (KVM 6.1 fails KVM_RUN with
+ * ENOSYS).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "axvcpu_harness.h"
+/* Where this program's guests go: see arm64_guest.h. */
+#define AG_PROGS	0x300000UL
+#include "arm64_guest.h"
+
+#define WAIT_MS		5000
+#define STAY_MS		200
+
+FIXTURE(ax) {
+	struct ag_vm vm;
+	struct ag_vcpu v;
+};
+
+FIXTURE_SETUP(ax)
+{
+	ag_open(_metadata, &self->vm, &self->v);
+}
+
+FIXTURE_TEARDOWN(ax)
+{
+	ag_close(&self->vm, &self->v);
+}
+
+static int wait_state(int fd, __u32 state)
+{
+	long long deadline = now_ms() + WAIT_MS;
+	struct axvcpu_state st;
+
+	do {
+		if (!axvcpu_get_state(fd, &st) && st.state == state)
+			return 0;
+		sleep_ms(1);
+	} while (now_ms() < deadline);
+	return -ETIMEDOUT;
+}
+
+/* --- exits -------------------------------------------------------------- */
+
+AG_GUEST(g_wfi,
+	"wfi\n"
+	"ldr x10, =0x10001000\n"
+	"mov x0, #7\n"
+	"str x0, [x10]\n"
+	"b .\n");
+
+/* Halt policy EXIT (KVM_RUN's walk from CREATED): WFI is KVM_EXIT_HLT. */
+TEST_F(ax, wfi_is_hlt)
+{
+	struct ag_vcpu *v = &self->v;
+	struct axvcpu_state st;
+
+	__u64 code = ag_start(_metadata, &self->vm, v, g_wfi, g_wfi_end);
+
+	ag_run_expect(_metadata, v, KVM_EXIT_HLT);
+	EXPECT_EQ(code + 4, ag_reg(_metadata, v, AG_PC));
+	ASSERT_EQ(0, axvcpu_get_state(v->fd, &st));
+	ASSERT_STATE(st, AXVCPU_STATE_READY);
+	EXPECT_EQ((__u32)KVM_EXIT_HLT, st.last_exit_reason);
+	EXPECT_EQ(7ULL, ag_run_done(_metadata, v));
+}
+
+AG_GUEST(g_hypercall,
+	"ldr x0, =0x12345678\n"
+	"mov x1, #1\n"
+	"mov x2, #2\n"
+	"mov x6, #6\n"
+	"hvc #0\n"
+	"ldr x10, =0x10001000\n"
+	"str x0, [x10]\n"
+	"b .\n");
+
+TEST_F(ax, hvc_is_hypercall)
+{
+	struct ag_vcpu *v = &self->v;
+
+	ag_start(_metadata, &self->vm, v, g_hypercall, g_hypercall_end);
+	ag_run_expect(_metadata, v, KVM_EXIT_HYPERCALL);
+	EXPECT_EQ(0x12345678ULL, v->run->hypercall.nr);
+	EXPECT_EQ(1ULL, v->run->hypercall.args[0]);
+	EXPECT_EQ(2ULL, v->run->hypercall.args[1]);
+	EXPECT_EQ(6ULL, v->run->hypercall.args[5]);
+	v->run->hypercall.ret = 77;
+	EXPECT_EQ(77ULL, ag_run_done(_metadata, v));
+}
+
+AG_GUEST(g_smc,
+	"ldr x10, =0x10001000\n"
+	"ldr x0, =0x84000000\n"		/* PSCI_VERSION */
+	"smc #0\n"
+	"str x0, [x10]\n"
+	"ldr x0, =0x82000000\n"		/* SiP: not ours */
+	"smc #0\n"
+	"str x0, [x10]\n"
+	"b .\n");
+
+TEST_F(ax, smc_psci)
+{
+	struct ag_vcpu *v = &self->v;
+
+	ag_start(_metadata, &self->vm, v, g_smc, g_smc_end);
+	EXPECT_EQ(0x10000ULL, ag_run_done(_metadata, v));
+	EXPECT_EQ((__u64)-1, ag_run_done(_metadata, v));
+}
+
+AG_GUEST(g_no_isv,
+	"ldr x9, =0x10000000\n"
+	"ldp x1, x2, [x9]\n"
+	"b .\n");
+
+/* A load pair has no syndrome to decode: the ESR goes to userspace. */
+TEST_F(ax, dabt_without_isv)
+{
+	struct ag_vcpu *v = &self->v;
+
+	ag_start(_metadata, &self->vm, v, g_no_isv, g_no_isv_end);
+	ag_run_expect(_metadata, v, KVM_EXIT_INTERNAL_ERROR);
+	EXPECT_EQ((__u32)KVM_INTERNAL_ERROR_EMULATION,
+		  v->run->internal.suberror);
+	EXPECT_LE(3U, v->run->internal.ndata);
+	EXPECT_EQ(0x24ULL, v->run->internal.data[0] >> 26);	/* DABT_LOW */
+	EXPECT_EQ(0ULL, v->run->internal.data[0] & (1ULL << 24)); /* no ISV */
+	EXPECT_EQ(AG_MMIO, v->run->internal.data[2]);		/* the IPA */
+}
+
+/* Nothing to fetch outside the slots. */
+TEST_F(ax, fetch_outside_memory)
+{
+	struct ag_vcpu *v = &self->v;
+
+	ag_set_reg(_metadata, v, AG_PC, 0x20000000);
+	ag_run_expect(_metadata, v, KVM_EXIT_INTERNAL_ERROR);
+	EXPECT_EQ((__u32)KVM_INTERNAL_ERROR_EMULATION,
+		  v->run->internal.suberror);
+	EXPECT_EQ(0x20ULL, v->run->internal.data[0] >> 26);	/* IABT_LOW */
+}
+
+/* --- halt policy BLOCK, injection, kicks, signals ------------------------- */
+
+/* IRQ vector (current EL, SP_ELx): report ELR_EL1, then stop. */
+AG_GUEST(g_irq_vectors,
+	".balign 2048\n"
+	".skip 0x280\n"
+	"mrs x1, elr_el1\n"
+	"ldr x10, =0x10001000\n"
+	"str x1, [x10]\n"
+	"b .\n");
+
+/*
+ * Unmask IRQs and wait in WFI, or spin, for the injected interrupt; the
+ * vector table's address is in x28.
+ */
+AG_GUEST(g_irq_wfi,
+	"msr vbar_el1, x28\n"
+	"isb\n"
+	"msr daifclr, #2\n"
+	"1: wfi\n"
+	"b 1b\n");
+
+AG_GUEST(g_irq_spin,
+	"msr vbar_el1, x28\n"
+	"isb\n"
+	"msr daifclr, #2\n"
+	"1: b 1b\n");
+
+struct runner {
+	struct ag_vcpu *v;
+	pthread_t tid;
+	volatile int ret;
+	volatile bool done;
+};
+
+static void *runner_fn(void *arg)
+{
+	struct runner *r = arg;
+
+	r->ret = vcpu_run(r->v->fd);
+	r->done = true;
+	return NULL;
+}
+
+static void wake_handler(int sig)
+{
+}
+
+static void start_runner(struct __test_metadata *_metadata, struct runner *r,
+			 struct ag_vcpu *v)
+{
+	signal(SIGUSR1, wake_handler);
+	r->v = v;
+	r->ret = 1;
+	r->done = false;
+	ASSERT_EQ(0, pthread_create(&r->tid, NULL, runner_fn, r));
+}
+
+static int inject(struct ag_vcpu *v, __u32 vector)
+{
+	struct axvcpu_irq irq = { .vector = vector };
+
+	return do_ioctl_ptr(v->fd, AXVCPU_INJECT, &irq);
+}
+
+/*
+ * Run @start (g_irq_wfi or g_irq_spin) in a thread until the vCPU is in
+ * @state and stays there, inject an interrupt: the guest's handler must
+ * report the interrupted PC, the program's address plus @at.
+ */
+static void inject_into(struct __test_metadata *_metadata, struct ag_vm *vm,
+			struct ag_vcpu *v, const uint8_t *start,
+			const uint8_t *end, __u32 state, __u64 at)
+{
+	struct runner r;
+	__u64 elr, code;
+
+	ag_set_reg(_metadata, v, AG_X(28),
+		   ag_load(vm, g_irq_vectors, g_irq_vectors_end));
+	code = ag_start(_metadata, vm, v, start, end);
+	start_runner(_metadata, &r, v);
+	ASSERT_EQ(0, wait_state(v->fd, state));
+	sleep_ms(STAY_MS);
+	ASSERT_FALSE(r.done);
+	ASSERT_EQ(0, inject(v, 0x20));
+	ASSERT_EQ(0, pthread_join(r.tid, NULL));
+	ASSERT_EQ(0, r.ret);
+	ASSERT_EQ((__u32)KVM_EXIT_MMIO, v->run->exit_reason);
+	memcpy(&elr, v->run->mmio.data, sizeof(elr));
+	EXPECT_EQ(code + at, elr);
+}
+
+/* Policy BLOCK: WFI sleeps as BLOCKED until an injected interrupt. */
+TEST_F(ax, block_then_inject)
+{
+	struct ag_vcpu *v = &self->v;
+	struct axvcpu_state st;
+
+	ASSERT_EQ(0, axvcpu_setup(v->fd, AXVCPU_HALT_BLOCK, 0, 0));
+	/* Taken after the WFI: at the branch back to it. */
+	inject_into(_metadata, &self->vm, v, g_irq_wfi, g_irq_wfi_end,
+		    AXVCPU_STATE_BLOCKED, 16);
+	ASSERT_EQ(0, axvcpu_get_state(v->fd, &st));
+	ASSERT_STATE(st, AXVCPU_STATE_READY);
+	EXPECT_EQ(1ULL, st.transitions[AXVCPU_STATE_BLOCKED]);
+}
+
+/*
+ * An interrupt for a vCPU in guest mode: the kick makes it exit, and it
+ * enters again with the interrupt, taken in the loop.
+ */
+TEST_F(ax, inject_while_running)
+{
+	inject_into(_metadata, &self->vm, &self->v, g_irq_spin,
+		    g_irq_spin_end, AXVCPU_STATE_RUNNING, 12);
+}
+
+/* Masked (the reset PSTATE): the interrupt waits, the guest runs on. */
+TEST_F(ax, inject_masked_waits)
+{
+	struct ag_vcpu *v = &self->v;
+
+	ag_set_reg(_metadata, v, AG_X(28),
+		   ag_load(&self->vm, g_irq_vectors, g_irq_vectors_end));
+	ag_start(_metadata, &self->vm, v, g_wfi, g_wfi_end);
+	ASSERT_EQ(0, inject(v, 0x20));
+	/* WFI with an interrupt pending but masked: the halt still exits. */
+	ag_run_expect(_metadata, v, KVM_EXIT_HLT);
+	EXPECT_EQ(7ULL, ag_run_done(_metadata, v));
+}
+
+/* A signal ends KVM_RUN of a guest in an endless loop: EINTR, KVM_EXIT_INTR. */
+TEST_F(ax, signal_leaves_guest)
+{
+	struct ag_vcpu *v = &self->v;
+	struct axvcpu_state st;
+	struct runner r;
+
+	ag_start(_metadata, &self->vm, v, g_irq_spin, g_irq_spin_end);
+	start_runner(_metadata, &r, v);
+	ASSERT_EQ(0, wait_state(v->fd, AXVCPU_STATE_RUNNING));
+	sleep_ms(STAY_MS);
+	/* A kick makes it leave guest mode once; it goes back in. */
+	ASSERT_EQ(0, do_ioctl(v->fd, AXVCPU_KICK, 0));
+	sleep_ms(STAY_MS);
+	ASSERT_FALSE(r.done);
+	ASSERT_EQ(0, pthread_kill(r.tid, SIGUSR1));
+	ASSERT_EQ(0, pthread_join(r.tid, NULL));
+	ASSERT_EQ(-EINTR, r.ret);
+	EXPECT_EQ((__u32)KVM_EXIT_INTR, v->run->exit_reason);
+	ASSERT_EQ(0, axvcpu_get_state(v->fd, &st));
+	ASSERT_STATE(st, AXVCPU_STATE_READY);
+}
+
+/* vCPU 0 starts vCPU 2 at x2 with a context id. */
+AG_GUEST(g_start_cpu2,
+	"ldr x0, =0xc4000003\n"		/* CPU_ON */
+	"mov x1, #2\n"
+	"ldr x3, =0xbeef\n"
+	"hvc #0\n"
+	"ldr x10, =0x10001000\n"
+	"str x0, [x10]\n"
+	"b .\n");
+
+AG_GUEST(g_report_x0,
+	"ldr x10, =0x10002000\n"
+	"str x0, [x10]\n"
+	"b .\n");
+
+/*
+ * A powered-off vCPU sleeps as BLOCKED, with halt policy EXIT (KVM_RUN's
+ * walk) as with BLOCK, until a CPU_ON wakes it at its entry; a kick
+ * alone does not.
+ */
+TEST_F(ax, power_off_sleeps)
+{
+	__u32 off = (1U << KVM_ARM_VCPU_PSCI_0_2) |
+		    (1U << KVM_ARM_VCPU_POWER_OFF);
+	struct axvcpu_state st;
+	struct ag_vcpu v2;
+	struct runner r;
+	__u64 val;
+
+	ag_vcpu_create(_metadata, &self->vm, 2, off, &v2);
+	start_runner(_metadata, &r, &v2);
+	ASSERT_EQ(0, wait_state(v2.fd, AXVCPU_STATE_BLOCKED));
+	ASSERT_EQ(0, do_ioctl(v2.fd, AXVCPU_KICK, 0));
+	ASSERT_EQ(0, wait_state(v2.fd, AXVCPU_STATE_BLOCKED));
+	sleep_ms(STAY_MS);
+	ASSERT_FALSE(r.done);
+
+	ag_set_reg(_metadata, &self->v, AG_X(2),
+		   ag_load(&self->vm, g_report_x0, g_report_x0_end));
+	ag_start(_metadata, &self->vm, &self->v, g_start_cpu2,
+		 g_start_cpu2_end);
+	EXPECT_EQ(0ULL, ag_run_done(_metadata, &self->v));
+	ASSERT_EQ(0, pthread_join(r.tid, NULL));
+	ASSERT_EQ(0, r.ret);
+	ASSERT_EQ((__u32)KVM_EXIT_MMIO, v2.run->exit_reason);
+	memcpy(&val, v2.run->mmio.data, sizeof(val));
+	EXPECT_EQ(0xbeefULL, val);
+	ASSERT_EQ(0, axvcpu_get_state(v2.fd, &st));
+	EXPECT_EQ((__u32)AXVCPU_HALT_EXIT, st.halt_policy);
+	/* Blocked once, and again after the kick. */
+	EXPECT_EQ(2ULL, st.transitions[AXVCPU_STATE_BLOCKED]);
+	ag_vcpu_destroy(&v2);
+}
+
+/* AXVCPU_SETUP's entry is the PC, as KVM_SET_ONE_REG's. */
+TEST_F(ax, setup_entry)
+{
+	struct ag_vcpu *v = &self->v;
+
+	__u64 code = ag_load(&self->vm, g_smc, g_smc_end);
+
+	ASSERT_EQ(0, axvcpu_setup(v->fd, AXVCPU_HALT_EXIT, AXVCPU_SETUP_ENTRY,
+				  code));
+	EXPECT_EQ(code, ag_reg(_metadata, v, AG_PC));
+	EXPECT_EQ(0x10000ULL, ag_run_done(_metadata, v));
+}
+
+TEST_HARNESS_MAIN
