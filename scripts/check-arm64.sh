@@ -43,11 +43,20 @@ tests=$(CROSS_COMPILE=aarch64-linux-gnu- build_selftests "$selftests" \
 names=$(for t in $tests; do printf ' %s' "${t##*/}"; done)
 msg "selftests:$names"
 
+# axvm and its guests, for axvm_test.
+CROSS_COMPILE=aarch64-linux-gnu- build_tools "$out/tools" ||
+	setup_failed build-tools
+
 # shellcheck disable=SC2086 # one path per word
 "$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" --busybox "$BUSYBOX_ARM64" \
-	--ko "$out/module/axvcpu.ko" -- $tests || setup_failed initramfs
+	--ko "$out/module/axvcpu.ko" --dir "$out/tools/guests" -- \
+	$tests "$out/tools/axvm" || setup_failed initramfs
 
 args="axtest.mode=check axtest.timeout=${AXVCPU_TEST_TIMEOUT:-300}"
+[ -z "${AXVCPU_FUZZ_SEEDS:-}" ] ||
+	args="$args axtest.fuzz_seeds=$AXVCPU_FUZZ_SEEDS"
+[ -z "${AXVCPU_FUZZ_CALLS:-}" ] ||
+	args="$args axtest.fuzz_calls=$AXVCPU_FUZZ_CALLS"
 if [ -n "${AXVCPU_TESTS:-}" ]; then
 	args="$args axtest.tests=$(echo "$AXVCPU_TESTS" | tr ' ' ,)"
 fi
