@@ -8,8 +8,9 @@
 # module holding it.  Then the module is built for the running kernel and
 # loaded, axvm runs the hello, smp and primes guests, and the module is
 # unloaded.  Otherwise (the build machines cannot load modules) the same
-# runs in the emulators: Debian's kernel under QEMU with SVM, and, for
-# arm64, under QEMU with EL2; their consoles show on the terminal.
+# runs in the emulators, on both architectures: Debian's x86 kernel under
+# QEMU with SVM, then Debian's arm64 kernel under QEMU at EL2 (VHE, KVM
+# off); their consoles show on the terminal.
 #
 # Environment:
 #   AXVCPU_RUN=native|emulator	force one way (default: decide as above)
@@ -84,6 +85,29 @@ run_x86_emulated()
 	grep -q "the guests ran; axvm exit status 0" "$log"
 }
 
+run_arm64_emulated()
+{
+	local dir=$out/arm64 log env
+
+	mkdir -p "$dir"
+	env=$("$AX_SCRIPTS/arm64-kernel.sh") || die "no arm64 kernel"
+	eval "$env"
+	build_module "$KDIR_ARM64" "$dir/module" ARCH=arm64 \
+		CROSS_COMPILE=aarch64-linux-gnu- || die "module build failed"
+	CROSS_COMPILE=aarch64-linux-gnu- build_tools "$dir/tools" ||
+		die "tools build failed"
+	"$AX_SCRIPTS/mkinitramfs.sh" "$dir/initrd.gz" \
+		--busybox "$BUSYBOX_ARM64" --ko "$dir/module/axvcpu.ko" \
+		--dir "$dir/tools/guests" -- "$dir/tools/axvm"
+	msg "arm64: booting $KREL_ARM64 under QEMU at EL2 (Ctrl-a x quits)"
+	log=$dir/serial.log
+	# shellcheck disable=SC2086 # kernel arguments, one a word
+	AXVCPU_INTERACTIVE=1 "$AX_SCRIPTS/qemu-arm64.sh" "$VMLINUZ_ARM64" \
+		"$dir/initrd.gz" "$log" $args kvm-arm.mode=none </dev/null ||
+		true
+	grep -q "the guests ran; axvm exit status 0" "$log"
+}
+
 how=${AXVCPU_RUN:-}
 if [ -z "$how" ]; then
 	blocker=$(native_blocker)
@@ -104,8 +128,14 @@ emulator)
 	args=axtest.mode=run
 	[ "${AXVCPU_SHELL:-0}" != 1 ] || args="$args axtest.shell=1"
 	status=0
-	run_x86_emulated || status=1
-	[ $status -eq 0 ] || msg "a guest failed (console: $out/x86/serial.log)"
+	run_x86_emulated || {
+		status=1
+		msg "x86: a guest failed (console: $out/x86/serial.log)"
+	}
+	run_arm64_emulated || {
+		status=1
+		msg "arm64: a guest failed (console: $out/arm64/serial.log)"
+	}
 	exit $status
 	;;
 *)
