@@ -169,7 +169,11 @@ int arm64_handle_psci(struct axvcpu_vcpu *vcpu, bool smc)
 		r = PSCI_RET_NOT_SUPPORTED;
 		break;
 	}
+	/* SMCCC results in x0-x3; KVM zeroes the unused ones, and so do we. */
 	x[0] = r;
+	x[1] = 0;
+	x[2] = 0;
+	x[3] = 0;
 	return AXVCPU_EXIT_CONTINUE;
 }
 

@@ -690,6 +690,12 @@ TEST_F(ag, psci_version_features)
 	EXPECT_EQ((__u64)-2, psci_call(_metadata, v, AG_PSCI_AFFINITY_INFO,
 				       7));
 	EXPECT_EQ(0ULL, psci_call(_metadata, v, AG_PSCI_AFFINITY_INFO, 0));
+
+	/* x1-x3 come back zero, as KVM returns them (x1 held the argument). */
+	psci_call(_metadata, v, AG_PSCI_VERSION, 0x5a5a);
+	EXPECT_EQ(0ULL, ag_reg(_metadata, v, AG_X(1)));
+	EXPECT_EQ(0ULL, ag_reg(_metadata, v, AG_X(2)));
+	EXPECT_EQ(0ULL, ag_reg(_metadata, v, AG_X(3)));
 }
 
 static void psci_system_event(struct __test_metadata *_metadata,
