@@ -27,11 +27,14 @@ set -eu -o pipefail
 #   gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross
 #				the arm64 cross build (module, static tests)
 #   qemu-system-arm		the arm64 emulator (EL2 with VHE)
+#   bc bison flex libelf-dev libssl-dev
+#				building the debug kernel (kconfig, objtool,
+#				certs; scripts/debug-kernel.sh)
 PKGS="gcc make libc6-dev perl sparse kmod linux-source-6.1
 	qemu-system-x86 busybox-static cpio gzip xz-utils zstd
 	bochs bochsbios vgabios isolinux syslinux-common xorriso
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross
-	qemu-system-arm"
+	qemu-system-arm bc bison flex libelf-dev libssl-dev"
 
 start=$(now)
 
