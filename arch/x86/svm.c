@@ -4,10 +4,10 @@
  *
  * Per CPU: EFER.SVME, the host save area (VM_HSAVE_PA), a page for the
  * host state VMRUN does not switch, and an ASID allocator.  Per VM: the
- * nested page tables (svm_npt.c).  Per vCPU: a VMCB in the architectural
- * reset state from creation on, an ASID of its CPU from BIND on, the guest
- * GPRs (struct x86_vcpu, with what else x86_vcpu.c shares) and the guest
- * FPU state.
+ * nested page tables (tdp.c, in NPT format).  Per vCPU: a VMCB in the
+ * architectural reset state from creation on, an ASID of its CPU from BIND
+ * on, the guest GPRs (struct x86_vcpu, with what else x86_vcpu.c shares)
+ * and the guest FPU state.
  */
 #include <linux/err.h>
 #include <linux/gfp.h>
