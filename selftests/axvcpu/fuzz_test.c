@@ -164,6 +164,7 @@ static void put(struct fuzzer *f, struct rng *r, int *fds, int n, int fd,
 			munmap(runs[slot], f->pool->run_size);
 		runs[slot] = NULL;
 		if (fd >= 0) {
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 			void *p = mmap(NULL, f->pool->run_size,
 				       PROT_READ | PROT_WRITE, MAP_SHARED,
 				       fd, 0);
@@ -399,15 +400,17 @@ static int vcpu_call(struct fuzzer *f, struct rng *r, char *what,
 		return do_ioctl_ptr(fd, AXVCPU_TRACE_STATES,
 				    pointer(f, r, buf));
 	case 8:
-		strcpy(what, "read");
-		/* Never block: another thread might never transition. */
+		strcpy(what, "poll and read");
 		p.fd = fd;
 		p.events = POLLIN;
 		ret = poll(&p, 1, 0);
 		if (ret < 0)
 			return -errno;
-		if (!(p.revents & POLLIN))
-			return 0;
+		/*
+		 * The pool's vCPU fds are O_NONBLOCK: another thread may take
+		 * the records poll saw, and a blocking read would then wait
+		 * for a transition that may never come.
+		 */
 		ret = read(fd, pointer(f, r, buf), below(r, 2) ?
 			   below(r, 64) : sizeof(buf));
 		return ret < 0 ? -errno : 0;
