@@ -24,13 +24,7 @@
 .section .text, "ax"
 
 SYM_FUNC_START(axvcpu_svm_enter)
-	push %rbp
-	mov %rsp, %rbp
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbx
+	X86_PUSH_CALLEE_SAVED
 
 	/* Kept for after VMRUN, when every GPR is the guest's. */
 	push %rdx			/* host_pa */
@@ -61,12 +55,7 @@ SYM_FUNC_START(axvcpu_svm_enter)
 
 	UNTRAIN_RET
 
-	pop %rbx
-	pop %r12
-	pop %r13
-	pop %r14
-	pop %r15
-	pop %rbp
+	X86_POP_CALLEE_SAVED
 	xor %eax, %eax
 	RET
 

@@ -24,13 +24,7 @@
 .section .text, "ax"
 
 SYM_FUNC_START(axvcpu_vmx_enter)
-	push %rbp
-	mov %rsp, %rbp
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbx
+	X86_PUSH_CALLEE_SAVED
 
 	push %rdi			/* regs, for after the exit */
 
@@ -80,12 +74,7 @@ SYM_INNER_LABEL(axvcpu_vmx_exit, SYM_L_GLOBAL)
 
 	X86_CLEAR_GUEST_SCRATCH
 
-	pop %rbx
-	pop %r12
-	pop %r13
-	pop %r14
-	pop %r15
-	pop %rbp
+	X86_POP_CALLEE_SAVED
 	RET
 
 	_ASM_EXTABLE(1b, .Lfault)

@@ -14,6 +14,26 @@
 
 #define REG(r)	(__VCPU_REGS_##r * 8)
 
+/* A frame, and the callee-saved registers the guest will overwrite. */
+.macro X86_PUSH_CALLEE_SAVED
+	push %rbp
+	mov %rsp, %rbp
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %rbx
+.endm
+
+.macro X86_POP_CALLEE_SAVED
+	pop %rbx
+	pop %r12
+	pop %r13
+	pop %r14
+	pop %r15
+	pop %rbp
+.endm
+
 /* The guest's GPRs but RAX and RSP from the array at RDI; RDI last. */
 .macro X86_LOAD_GUEST_GPRS
 	mov REG(RCX)(%rdi), %rcx

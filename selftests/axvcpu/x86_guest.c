@@ -271,10 +271,21 @@ static void real_mode_seg(struct kvm_segment *seg, uint8_t type)
 	seg->s = 1;
 }
 
+/* GPRs zero but RIP, the fixed RFLAGS bit and the stack at XG_STACK. */
+static int xg_set_entry_regs(struct xg_vcpu *vcpu, uint64_t rip)
+{
+	struct kvm_regs regs;
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = rip;
+	regs.rflags = XG_RFLAGS_FIXED;
+	regs.rsp = XG_STACK;
+	return xg_set_regs(vcpu, &regs);
+}
+
 int xg_enter_real_mode(struct xg_vcpu *vcpu, uint64_t rip)
 {
 	struct kvm_sregs sregs;
-	struct kvm_regs regs;
 	int ret;
 
 	ret = xg_get_sregs(vcpu, &sregs);
@@ -296,11 +307,7 @@ int xg_enter_real_mode(struct xg_vcpu *vcpu, uint64_t rip)
 	if (ret < 0)
 		return ret;
 
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = rip;
-	regs.rflags = XG_RFLAGS_FIXED;
-	regs.rsp = XG_STACK;
-	return xg_set_regs(vcpu, &regs);
+	return xg_set_entry_regs(vcpu, rip);
 }
 
 /* A GDT code or data descriptor: base 0, limit 4 GiB. */
@@ -390,7 +397,6 @@ void xg_long_mode_sregs(struct kvm_sregs *sregs)
 int xg_enter_long_mode(struct xg_vm *vm, struct xg_vcpu *vcpu, uint64_t rip)
 {
 	struct kvm_sregs sregs;
-	struct kvm_regs regs;
 	int ret;
 
 	xg_build_long_mode(vm);
@@ -402,11 +408,7 @@ int xg_enter_long_mode(struct xg_vm *vm, struct xg_vcpu *vcpu, uint64_t rip)
 	if (ret < 0)
 		return ret;
 
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = rip;
-	regs.rflags = XG_RFLAGS_FIXED;
-	regs.rsp = XG_STACK;
-	return xg_set_regs(vcpu, &regs);
+	return xg_set_entry_regs(vcpu, rip);
 }
 
 void *xg_io_data(struct xg_vcpu *vcpu)

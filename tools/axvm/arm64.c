@@ -40,7 +40,7 @@ int axvm_arch_vm_init(struct axvm *vm)
 {
 	if (axvm_ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET,
 		       &vcpu_init_template)) {
-		axvm_err("KVM_ARM_PREFERRED_TARGET: %s", strerror(errno));
+		axvm_say("KVM_ARM_PREFERRED_TARGET: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -55,7 +55,7 @@ int axvm_arch_vcpu_init(struct axvm *vm, struct axvm_vcpu *vcpu)
 	if (vcpu->id)
 		init.features[0] |= 1U << KVM_ARM_VCPU_POWER_OFF;
 	if (axvm_ioctl(vcpu->fd, KVM_ARM_VCPU_INIT, &init)) {
-		axvm_err("vCPU %u: KVM_ARM_VCPU_INIT: %s", vcpu->id,
+		axvm_say("vCPU %u: KVM_ARM_VCPU_INIT: %s", vcpu->id,
 			 strerror(errno));
 		return -1;
 	}
@@ -77,7 +77,7 @@ int axvm_arch_vcpu_boot(struct axvm *vm, struct axvm_vcpu *vcpu)
 	if (set_reg(vcpu, CORE_REG(regs.pc), vm->entry) ||
 	    set_reg(vcpu, CORE_REG(regs.regs[0]), vcpu->id) ||
 	    set_reg(vcpu, CORE_REG(regs.regs[1]), vm->nr_vcpus)) {
-		axvm_err("vCPU %u: cannot set its boot state: %s", vcpu->id,
+		axvm_say("vCPU %u: cannot set its boot state: %s", vcpu->id,
 			 strerror(errno));
 		return -1;
 	}
@@ -137,16 +137,16 @@ enum axvm_action axvm_arch_exit(struct axvm *vm, struct axvm_vcpu *vcpu)
 		switch (run->system_event.type) {
 		case KVM_SYSTEM_EVENT_SHUTDOWN:
 			if (vm->verbose)
-				axvm_info("vCPU %u: power off", vcpu->id);
+				axvm_say("vCPU %u: power off", vcpu->id);
 			axvm_stop(vm, 0);
 			break;
 		case KVM_SYSTEM_EVENT_RESET:
-			axvm_info("vCPU %u: the guest asked for a reset: axvm stops",
-				  vcpu->id);
+			axvm_say("vCPU %u: the guest asked for a reset: axvm stops",
+				 vcpu->id);
 			axvm_stop(vm, 0);
 			break;
 		default:
-			axvm_err("vCPU %u: system event %u", vcpu->id,
+			axvm_say("vCPU %u: system event %u", vcpu->id,
 				 run->system_event.type);
 			axvm_stop(vm, 1);
 			break;
@@ -156,7 +156,7 @@ enum axvm_action axvm_arch_exit(struct axvm *vm, struct axvm_vcpu *vcpu)
 		/* No service of axvm's behind HVC: SMCCC's answer. */
 		if (set_reg(vcpu, CORE_REG(regs.regs[0]),
 			    (uint64_t)SMCCC_RET_NOT_SUPPORTED)) {
-			axvm_err("vCPU %u: cannot answer HVC: %s", vcpu->id,
+			axvm_say("vCPU %u: cannot answer HVC: %s", vcpu->id,
 				 strerror(errno));
 			axvm_stop(vm, 1);
 			return AXVM_STOP;

@@ -71,31 +71,16 @@ static const char *exit_name(uint32_t reason)
 	return "other";
 }
 
-static void vmsg(const char *prefix, const char *fmt, va_list ap)
+void axvm_say(const char *fmt, ...)
 {
 	char buf[512];
+	va_list ap;
 
+	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
 	/* One write per line: lines of several threads do not mix. */
-	dprintf(STDERR_FILENO, "axvm: %s%s\n", prefix, buf);
-}
-
-void axvm_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vmsg("", fmt, ap);
-	va_end(ap);
-}
-
-void axvm_info(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vmsg("", fmt, ap);
-	va_end(ap);
+	dprintf(STDERR_FILENO, "axvm: %s\n", buf);
 }
 
 uint64_t axvm_now_ns(void)
@@ -189,18 +174,18 @@ static bool common_exit(struct axvm *vm, struct axvm_vcpu *vcpu,
 	*action = AXVM_STOP;
 	switch (run->exit_reason) {
 	case KVM_EXIT_SHUTDOWN:
-		axvm_err("vCPU %u: the guest shut the CPU down (triple fault)",
+		axvm_say("vCPU %u: the guest shut the CPU down (triple fault)",
 			 vcpu->id);
 		axvm_stop(vm, 1);
 		return true;
 	case KVM_EXIT_FAIL_ENTRY:
-		axvm_err("vCPU %u: the hardware refused to enter the guest (reason 0x%llx)",
+		axvm_say("vCPU %u: the hardware refused to enter the guest (reason 0x%llx)",
 			 vcpu->id, (unsigned long long)
 			 run->fail_entry.hardware_entry_failure_reason);
 		axvm_stop(vm, 1);
 		return true;
 	case KVM_EXIT_INTERNAL_ERROR:
-		axvm_err("vCPU %u: internal error, suberror %u, %u data words%s%llx",
+		axvm_say("vCPU %u: internal error, suberror %u, %u data words%s%llx",
 			 vcpu->id, run->internal.suberror, run->internal.ndata,
 			 run->internal.ndata ? ", the first 0x" : "",
 			 run->internal.ndata ?
@@ -213,7 +198,7 @@ static bool common_exit(struct axvm *vm, struct axvm_vcpu *vcpu,
 	case KVM_EXIT_HLT:
 		/* No interrupt source on either board: it halts for good. */
 		if (vm->verbose)
-			axvm_info("vCPU %u: halted", vcpu->id);
+			axvm_say("vCPU %u: halted", vcpu->id);
 		*action = AXVM_HALTED;
 		return true;
 	}
@@ -227,15 +212,15 @@ enum axvm_action axvm_mmio_unclaimed(struct axvm *vm, struct axvm_vcpu *vcpu)
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	if (vm->verbose)
-		axvm_info("vCPU %u: MMIO at 0x%llx: nothing there", vcpu->id,
-			  (unsigned long long)run->mmio.phys_addr);
+		axvm_say("vCPU %u: MMIO at 0x%llx: nothing there", vcpu->id,
+			 (unsigned long long)run->mmio.phys_addr);
 	return AXVM_CONTINUE;
 }
 
 enum axvm_action axvm_unexpected_exit(struct axvm *vm,
 				      struct axvm_vcpu *vcpu)
 {
-	axvm_err("vCPU %u: unexpected exit %u (%s)", vcpu->id,
+	axvm_say("vCPU %u: unexpected exit %u (%s)", vcpu->id,
 		 vcpu->run->exit_reason, exit_name(vcpu->run->exit_reason));
 	axvm_stop(vm, 1);
 	return AXVM_STOP;
@@ -252,7 +237,6 @@ static void park(struct axvm *vm, struct axvm_vcpu *vcpu)
 
 	pthread_mutex_lock(&vm->lock);
 	vcpu->halted = true;
-	vm->nr_halted++;
 	pthread_cond_broadcast(&vm->cond);
 	while (!vm->stopping)
 		pthread_cond_wait(&vm->cond, &vm->lock);
@@ -279,7 +263,7 @@ static void *vcpu_thread(void *arg)
 				CPU_SET(c, &set);
 		r = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 		if (r) {
-			axvm_err("vCPU %u: cannot place the thread: %s",
+			axvm_say("vCPU %u: cannot place the thread: %s",
 				 vcpu->id, strerror(r));
 			axvm_stop(vm, 1);
 			return NULL;
@@ -295,7 +279,7 @@ static void *vcpu_thread(void *arg)
 				vcpu->eintr++;
 				continue;
 			}
-			axvm_err("vCPU %u: KVM_RUN: %s", vcpu->id,
+			axvm_say("vCPU %u: KVM_RUN: %s", vcpu->id,
 				 strerror(errno));
 			axvm_stop(vm, 1);
 			break;
@@ -374,21 +358,21 @@ static bool trace_drain(struct tracer *t, int timeout_ms)
 				       (uint64_t)r->time_ns - vm->start_ns : 0;
 
 			if (r->seq != t->next_seq[i])
-				axvm_info("trace vCPU %u: %" PRIu64 " transitions lost",
-					  i, (uint64_t)r->seq - t->next_seq[i]);
+				axvm_say("trace vCPU %u: %" PRIu64 " transitions lost",
+					 i, (uint64_t)r->seq - t->next_seq[i]);
 			t->next_seq[i] = r->seq + 1;
 			if (r->cpu >= 0)
 				snprintf(where, sizeof(where), "on CPU %d",
 					 r->cpu);
 			else
 				snprintf(where, sizeof(where), "unbound");
-			axvm_info("trace %4" PRIu64 ".%06" PRIu64 " vCPU %u: %-7s -> %-7s %s",
-				  rel / UINT64_C(1000000000),
-				  rel / 1000 % 1000000, i,
-				  r->from < AXVCPU_NR_STATES ?
-				  state_names[r->from] : "?",
-				  r->to < AXVCPU_NR_STATES ?
-				  state_names[r->to] : "?", where);
+			axvm_say("trace %4" PRIu64 ".%06" PRIu64 " vCPU %u: %-7s -> %-7s %s",
+				 rel / UINT64_C(1000000000),
+				 rel / 1000 % 1000000, i,
+				 r->from < AXVCPU_NR_STATES ?
+				 state_names[r->from] : "?",
+				 r->to < AXVCPU_NR_STATES ?
+				 state_names[r->to] : "?", where);
 		}
 	}
 	return true;
@@ -428,8 +412,8 @@ static void print_stats(struct axvm *vm)
 			if (len >= sizeof(line))
 				len = sizeof(line) - 1;
 		}
-		axvm_info("stats vCPU %u: %" PRIu64 " exits to the VMM:%s; %" PRIu64 " runs interrupted",
-			  i, total, len ? line : " none", vcpu->eintr);
+		axvm_say("stats vCPU %u: %" PRIu64 " exits to the VMM:%s; %" PRIu64 " runs interrupted",
+			 i, total, len ? line : " none", vcpu->eintr);
 		if (vm->is_axvcpu &&
 		    !axvm_ioctl(vcpu->fd, AXVCPU_GET_STATE, &st)) {
 			len = 0;
@@ -444,13 +428,13 @@ static void print_stats(struct axvm *vm)
 				if (len >= sizeof(line))
 					len = sizeof(line) - 1;
 			}
-			axvm_info("stats vCPU %u: time per state:%s", i, line);
+			axvm_say("stats vCPU %u: time per state:%s", i, line);
 		} else {
-			axvm_info("stats vCPU %u: time in KVM_RUN %.3f ms, in the VMM %.3f ms, halted in the VMM %.3f ms",
-				  i, vcpu->ns_in_run / 1e6,
-				  (vcpu->ns_total - vcpu->ns_in_run -
-				   vcpu->ns_parked) / 1e6,
-				  vcpu->ns_parked / 1e6);
+			axvm_say("stats vCPU %u: time in KVM_RUN %.3f ms, in the VMM %.3f ms, halted in the VMM %.3f ms",
+				 i, vcpu->ns_in_run / 1e6,
+				 (vcpu->ns_total - vcpu->ns_in_run -
+				  vcpu->ns_parked) / 1e6,
+				 vcpu->ns_parked / 1e6);
 		}
 	}
 }
@@ -467,20 +451,20 @@ static int open_device(struct axvm *vm)
 		int e = errno;
 
 		if (e == ENOENT && strstr(vm->device, "axvcpu"))
-			axvm_err("%s: no such device: is the module loaded? (insmod axvcpu.ko)",
+			axvm_say("%s: no such device: is the module loaded? (insmod axvcpu.ko)",
 				 vm->device);
 		else if (e == ENOENT)
-			axvm_err("%s: no such device: is the hypervisor's module loaded?",
+			axvm_say("%s: no such device: is the hypervisor's module loaded?",
 				 vm->device);
 		else if (e == EACCES)
-			axvm_err("%s: permission denied: run as root, or see the udev rule in Documentation/api.rst",
+			axvm_say("%s: permission denied: run as root, or see the udev rule in Documentation/api.rst",
 				 vm->device);
 		else
-			axvm_err("%s: %s", vm->device, strerror(e));
+			axvm_say("%s: %s", vm->device, strerror(e));
 		return -1;
 	}
 	if (fstat(vm->sys_fd, &sb) || !S_ISCHR(sb.st_mode)) {
-		axvm_err("%s: not a character device", vm->device);
+		axvm_say("%s: not a character device", vm->device);
 		return -1;
 	}
 	/* KVM's minor is fixed; axvcpu's is dynamic. */
@@ -488,25 +472,25 @@ static int open_device(struct axvm *vm)
 			  minor(sb.st_rdev) == KVM_MISC_MINOR);
 	v = ioctl(vm->sys_fd, KVM_GET_API_VERSION, 0);
 	if (v != KVM_API_VERSION) {
-		axvm_err("%s: API version %d, not %d: not a KVM-compatible device",
+		axvm_say("%s: API version %d, not %d: not a KVM-compatible device",
 			 vm->device, v, KVM_API_VERSION);
 		return -1;
 	}
 	vm->run_size = ioctl(vm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if ((long)vm->run_size <= 0) {
-		axvm_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		axvm_say("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
 		return -1;
 	}
 	vm->vm_fd = ioctl(vm->sys_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		if (errno == EBUSY)
-			axvm_err("%s: the CPU's virtualization extension is taken by another hypervisor (is KVM loaded?)",
+			axvm_say("%s: the CPU's virtualization extension is taken by another hypervisor (is KVM loaded?)",
 				 vm->device);
 		else if (errno == ENODEV)
-			axvm_err("%s: this CPU has no usable virtualization extension",
+			axvm_say("%s: this CPU has no usable virtualization extension",
 				 vm->device);
 		else
-			axvm_err("KVM_CREATE_VM: %s", strerror(errno));
+			axvm_say("KVM_CREATE_VM: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -522,7 +506,7 @@ static int setup_memory(struct axvm *vm)
 	p = mmap(NULL, vm->mem_size + SZ_2M, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
-		axvm_err("cannot allocate %" PRIu64 " MiB of guest memory: %s",
+		axvm_say("cannot allocate %" PRIu64 " MiB of guest memory: %s",
 			 vm->mem_size >> 20, strerror(errno));
 		return -1;
 	}
@@ -538,12 +522,12 @@ static int setup_memory(struct axvm *vm)
 	if ((errno == ENOMEM || errno == EPERM || errno == EAGAIN) &&
 	    !getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur < vm->mem_size) {
-		axvm_err("cannot pin %" PRIu64 " KiB of guest memory: the memlock limit is %llu KiB (raise it with ulimit -l, or use less --mem)",
+		axvm_say("cannot pin %" PRIu64 " KiB of guest memory: the memlock limit is %llu KiB (raise it with ulimit -l, or use less --mem)",
 			 vm->mem_size >> 10,
 			 (unsigned long long)rl.rlim_cur >> 10);
 		return -1;
 	}
-	axvm_err("KVM_SET_USER_MEMORY_REGION (%" PRIu64 " MiB): %s",
+	axvm_say("KVM_SET_USER_MEMORY_REGION (%" PRIu64 " MiB): %s",
 		 vm->mem_size >> 20, strerror(errno));
 	return -1;
 }
@@ -569,21 +553,21 @@ static int create_vcpu(struct axvm *vm, struct axvm_vcpu *vcpu)
 	}
 	if (vcpu->fd < 0) {
 		if (errno == ENXIO || (errno == EINVAL && vcpu->has_cpu_set))
-			axvm_err("vCPU %u: its --cpu-set names no usable CPU (%s)",
+			axvm_say("vCPU %u: its --cpu-set names no usable CPU (%s)",
 				 vcpu->id, strerror(errno));
 		else
-			axvm_err("vCPU %u: cannot create it: %s", vcpu->id,
+			axvm_say("vCPU %u: cannot create it: %s", vcpu->id,
 				 strerror(errno));
 		return -1;
 	}
 	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE,
 			 MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
-		axvm_err("vCPU %u: mmap: %s", vcpu->id, strerror(errno));
+		axvm_say("vCPU %u: mmap: %s", vcpu->id, strerror(errno));
 		return -1;
 	}
 	if (vm->trace && axvm_ioctl(vcpu->fd, AXVCPU_TRACE_STATES, &tr)) {
-		axvm_err("vCPU %u: AXVCPU_TRACE_STATES: %s", vcpu->id,
+		axvm_say("vCPU %u: AXVCPU_TRACE_STATES: %s", vcpu->id,
 			 strerror(errno));
 		return -1;
 	}
@@ -594,7 +578,7 @@ static int create_vcpu(struct axvm *vm, struct axvm_vcpu *vcpu)
 		setup.halt_policy = vm->halt_policy;
 		if (axvm_ioctl(vcpu->fd, AXVCPU_SETUP, &setup) ||
 		    axvm_ioctl(vcpu->fd, AXVCPU_BIND, &bind)) {
-			axvm_err("vCPU %u: SETUP/BIND: %s", vcpu->id,
+			axvm_say("vCPU %u: SETUP/BIND: %s", vcpu->id,
 				 strerror(errno));
 			return -1;
 		}
@@ -739,7 +723,7 @@ int main(int argc, char **argv)
 		case 'c':
 			v = strtoul(optarg, &end, 10);
 			if (*end || !v || v > AXVM_MAX_VCPUS) {
-				axvm_err("--cpus %s: give 1 to %d", optarg,
+				axvm_say("--cpus %s: give 1 to %d", optarg,
 					 AXVM_MAX_VCPUS);
 				return 1;
 			}
@@ -747,7 +731,7 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			if (parse_size(optarg, &vm->mem_size)) {
-				axvm_err("--mem %s: not a size (e.g. 64, 64M, 1G; at most 64G)",
+				axvm_say("--mem %s: not a size (e.g. 64, 64M, 1G; at most 64G)",
 					 optarg);
 				return 1;
 			}
@@ -756,7 +740,7 @@ int main(int argc, char **argv)
 			errno = 0;
 			load_addr = strtoull(optarg, &end, 0);
 			if (*end || errno) {
-				axvm_err("--load-addr %s: not an address",
+				axvm_say("--load-addr %s: not an address",
 					 optarg);
 				return 1;
 			}
@@ -769,7 +753,7 @@ int main(int argc, char **argv)
 			if (colon) {
 				v = strtoul(optarg, &end, 10);
 				if (end != colon || v >= AXVM_MAX_VCPUS) {
-					axvm_err("--cpu-set %s: bad vCPU number",
+					axvm_say("--cpu-set %s: bad vCPU number",
 						 optarg);
 					return 1;
 				}
@@ -779,7 +763,7 @@ int main(int argc, char **argv)
 				have_all_set = true;
 			}
 			if (parse_cpu_list(colon ? colon + 1 : optarg, set)) {
-				axvm_err("--cpu-set %s: not a CPU list (e.g. 0-1,3)",
+				axvm_say("--cpu-set %s: not a CPU list (e.g. 0-1,3)",
 					 optarg);
 				return 1;
 			}
@@ -791,7 +775,7 @@ int main(int argc, char **argv)
 			} else if (!strcmp(optarg, "block")) {
 				vm->halt_policy = AXVCPU_HALT_BLOCK;
 			} else {
-				axvm_err("--halt %s: exit or block", optarg);
+				axvm_say("--halt %s: exit or block", optarg);
 				return 1;
 			}
 			break;
@@ -804,7 +788,7 @@ int main(int argc, char **argv)
 		case 'T':
 			timeout = strtoul(optarg, &end, 10);
 			if (*end || !timeout) {
-				axvm_err("--timeout %s: seconds, at least 1",
+				axvm_say("--timeout %s: seconds, at least 1",
 					 optarg);
 				return 1;
 			}
@@ -833,7 +817,7 @@ int main(int argc, char **argv)
 	}
 	for (i = vm->nr_vcpus; i < AXVM_MAX_VCPUS; i++) {
 		if (vm->vcpus[i].has_cpu_set) {
-			axvm_err("--cpu-set %u:...: the guest has %u vCPUs",
+			axvm_say("--cpu-set %u:...: the guest has %u vCPUs",
 				 i, vm->nr_vcpus);
 			return 1;
 		}
@@ -843,12 +827,12 @@ int main(int argc, char **argv)
 	if (open_device(vm))
 		return 1;
 	if (vm->trace && !vm->is_axvcpu) {
-		axvm_err("--trace-states: %s has no transition log (only /dev/axvcpu does)",
+		axvm_say("--trace-states: %s has no transition log (only /dev/axvcpu does)",
 			 vm->device);
 		return 1;
 	}
 	if (vm->mem_size <= axvm_low_reserved) {
-		axvm_err("--mem: at least %llu KiB are needed",
+		axvm_say("--mem: at least %llu KiB are needed",
 			 (unsigned long long)axvm_low_reserved >> 10);
 		return 1;
 	}
@@ -857,9 +841,9 @@ int main(int argc, char **argv)
 	    axvm_arch_vm_init(vm))
 		return 1;
 	if (vm->verbose)
-		axvm_info("%s on %s: %u vCPUs, %" PRIu64 " MiB, entry 0x%" PRIx64,
-			  argv[optind], vm->device, vm->nr_vcpus,
-			  vm->mem_size >> 20, vm->entry);
+		axvm_say("%s on %s: %u vCPUs, %" PRIu64 " MiB, entry 0x%" PRIx64,
+			 argv[optind], vm->device, vm->nr_vcpus,
+			 vm->mem_size >> 20, vm->entry);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		if (create_vcpu(vm, &vm->vcpus[i]))
 			return 1;
@@ -867,14 +851,14 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: KVM_RUN returns */
 	if (vm->trace && pthread_create(&tracer.thread, NULL, tracer_thread,
 					&tracer)) {
-		axvm_err("cannot start the tracer thread");
+		axvm_say("cannot start the tracer thread");
 		return 1;
 	}
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		r = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread,
 				   &vm->vcpus[i]);
 		if (r) {
-			axvm_err("vCPU %u: cannot start its thread: %s", i,
+			axvm_say("vCPU %u: cannot start its thread: %s", i,
 				 strerror(r));
 			axvm_stop(vm, 1);
 			break;
@@ -897,7 +881,7 @@ int main(int argc, char **argv)
 		if (timeout &&
 		    axvm_now_ns() - vm->start_ns >= timeout * 1000000000ULL) {
 			pthread_mutex_unlock(&vm->lock);
-			axvm_err("timeout: the guest ran for %lu s", timeout);
+			axvm_say("timeout: the guest ran for %lu s", timeout);
 			axvm_stop(vm, 124);
 			pthread_mutex_lock(&vm->lock);
 			break;
@@ -910,7 +894,7 @@ int main(int argc, char **argv)
 			vm->stopping = true;
 			vm->status = 0;
 			pthread_mutex_unlock(&vm->lock);
-			axvm_info("every vCPU halted and nothing can wake them: stopping");
+			axvm_say("every vCPU halted and nothing can wake them: stopping");
 			pthread_mutex_lock(&vm->lock);
 		}
 	}

@@ -64,12 +64,11 @@ struct axvm {
 	pthread_cond_t cond;
 	bool stopping;
 	int status;			/* the exit status of axvm */
-	unsigned int nr_halted;
 };
 
 /* axvm.c */
-void axvm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void axvm_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line on stderr, after "axvm: ". */
+void axvm_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void axvm_stop(struct axvm *vm, int status);
 void *axvm_gpa(struct axvm *vm, uint64_t gpa, uint64_t len);
 int axvm_ioctl(int fd, unsigned long req, void *arg);

@@ -25,13 +25,13 @@ static void *image_dest(struct axvm *vm, const char *path, uint64_t gpa,
 	void *p;
 
 	if (gpa < axvm_ram_base + axvm_low_reserved) {
-		axvm_err("%s: bad image: it loads at 0x%" PRIx64 ", below 0x%" PRIx64 " where the board keeps its tables",
+		axvm_say("%s: bad image: it loads at 0x%" PRIx64 ", below 0x%" PRIx64 " where the board keeps its tables",
 			 path, gpa, axvm_ram_base + axvm_low_reserved);
 		return NULL;
 	}
 	p = axvm_gpa(vm, gpa, len);
 	if (!p)
-		axvm_err("%s: the image needs memory up to 0x%" PRIx64 ", but the guest has %" PRIu64 " MiB from 0x%" PRIx64 ": use a larger --mem",
+		axvm_say("%s: the image needs memory up to 0x%" PRIx64 ", but the guest has %" PRIu64 " MiB from 0x%" PRIx64 ": use a larger --mem",
 			 path, gpa + len, vm->mem_size >> 20, axvm_ram_base);
 	return p;
 }
@@ -45,24 +45,24 @@ static int load_elf(struct axvm *vm, const char *path, const uint8_t *img,
 
 	if (size < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh->e_ident[EI_DATA] != ELFDATA2LSB) {
-		axvm_err("%s: bad image: not a little-endian 64-bit ELF", path);
+		axvm_say("%s: bad image: not a little-endian 64-bit ELF", path);
 		return -1;
 	}
 	if (eh->e_machine != axvm_elf_machine) {
-		axvm_err("%s: bad image: an ELF for machine %u, not %s (%u)",
+		axvm_say("%s: bad image: an ELF for machine %u, not %s (%u)",
 			 path, eh->e_machine, axvm_arch_name,
 			 axvm_elf_machine);
 		return -1;
 	}
 	if (eh->e_type != ET_EXEC) {
-		axvm_err("%s: bad image: not an ELF executable (type %u)",
+		axvm_say("%s: bad image: not an ELF executable (type %u)",
 			 path, eh->e_type);
 		return -1;
 	}
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || !eh->e_phnum ||
 	    eh->e_phoff > size ||
 	    (size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum) {
-		axvm_err("%s: bad image: its program headers are not in the file",
+		axvm_say("%s: bad image: its program headers are not in the file",
 			 path);
 		return -1;
 	}
@@ -74,7 +74,7 @@ static int load_elf(struct axvm *vm, const char *path, const uint8_t *img,
 			continue;
 		if (ph->p_filesz > ph->p_memsz || ph->p_offset > size ||
 		    size - ph->p_offset < ph->p_filesz) {
-			axvm_err("%s: bad image: segment %u is not in the file",
+			axvm_say("%s: bad image: segment %u is not in the file",
 				 path, i);
 			return -1;
 		}
@@ -88,7 +88,7 @@ static int load_elf(struct axvm *vm, const char *path, const uint8_t *img,
 			entry_loaded = true;
 	}
 	if (!entry_loaded) {
-		axvm_err("%s: bad image: the entry point 0x%llx is in no loaded segment",
+		axvm_say("%s: bad image: the entry point 0x%llx is in no loaded segment",
 			 path, (unsigned long long)eh->e_entry);
 		return -1;
 	}
@@ -107,31 +107,31 @@ int axvm_load(struct axvm *vm, const char *path, uint64_t load_addr,
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		axvm_err("%s: %s", path, strerror(errno));
+		axvm_say("%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		axvm_err("%s: bad image: not a regular file", path);
+		axvm_say("%s: bad image: not a regular file", path);
 		goto out_close;
 	}
 	if (!sb.st_size) {
-		axvm_err("%s: bad image: the file is empty", path);
+		axvm_say("%s: bad image: the file is empty", path);
 		goto out_close;
 	}
 	if ((uint64_t)sb.st_size > vm->mem_size) {
-		axvm_err("%s: the image (%lld KiB) is larger than guest memory (%" PRIu64 " KiB): use a larger --mem",
+		axvm_say("%s: the image (%lld KiB) is larger than guest memory (%" PRIu64 " KiB): use a larger --mem",
 			 path, (long long)sb.st_size >> 10, vm->mem_size >> 10);
 		goto out_close;
 	}
 	img = malloc(sb.st_size);
 	if (!img) {
-		axvm_err("%s: out of memory", path);
+		axvm_say("%s: out of memory", path);
 		goto out_close;
 	}
 	while (done < (size_t)sb.st_size) {
 		n = read(fd, img + done, sb.st_size - done);
 		if (n <= 0) {
-			axvm_err("%s: read: %s", path,
+			axvm_say("%s: read: %s", path,
 				 n ? strerror(errno) : "short file");
 			goto out_free;
 		}
@@ -140,7 +140,7 @@ int axvm_load(struct axvm *vm, const char *path, uint64_t load_addr,
 
 	if (done >= SELFMAG && !memcmp(img, ELFMAG, SELFMAG)) {
 		if (have_load_addr)
-			axvm_info("%s: an ELF: --load-addr is not used", path);
+			axvm_say("%s: an ELF: --load-addr is not used", path);
 		r = load_elf(vm, path, img, done);
 		goto out_free;
 	}

@@ -64,7 +64,7 @@ int axvm_arch_vm_init(struct axvm *vm)
 
 	/* Needed by VMX without unrestricted guest; accepted elsewhere. */
 	if (axvm_ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (void *)tss_addr)) {
-		axvm_err("KVM_SET_TSS_ADDR: %s", strerror(errno));
+		axvm_say("KVM_SET_TSS_ADDR: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -131,7 +131,7 @@ int axvm_arch_vcpu_boot(struct axvm *vm, struct axvm_vcpu *vcpu)
 		goto fail;
 	return 0;
 fail:
-	axvm_err("vCPU %u: cannot set its boot state: %s", vcpu->id,
+	axvm_say("vCPU %u: cannot set its boot state: %s", vcpu->id,
 		 strerror(errno));
 	return -1;
 }
@@ -207,14 +207,14 @@ static enum axvm_action exit_io(struct axvm *vm, struct axvm_vcpu *vcpu)
 	if (run->io.data_offset >= vm->run_size ||
 	    (uint64_t)run->io.size * run->io.count >
 	    vm->run_size - run->io.data_offset) {
-		axvm_err("vCPU %u: the I/O exit's data lies outside kvm_run",
+		axvm_say("vCPU %u: the I/O exit's data lies outside kvm_run",
 			 vcpu->id);
 		axvm_stop(vm, 1);
 		return AXVM_STOP;
 	}
 	if (port == POWER_OFF_PORT && run->io.direction == KVM_EXIT_IO_OUT) {
 		if (vm->verbose)
-			axvm_info("vCPU %u: power off", vcpu->id);
+			axvm_say("vCPU %u: power off", vcpu->id);
 		axvm_stop(vm, 0);
 		return AXVM_STOP;
 	}
@@ -236,9 +236,9 @@ static enum axvm_action exit_io(struct axvm *vm, struct axvm_vcpu *vcpu)
 	}
 	pthread_mutex_unlock(&uart.lock);
 	if (vm->verbose && (port < UART_BASE || port >= UART_BASE + 8))
-		axvm_info("vCPU %u: %s port 0x%x: nothing there", vcpu->id,
-			  run->io.direction == KVM_EXIT_IO_OUT ? "out to" :
-			  "in from", port);
+		axvm_say("vCPU %u: %s port 0x%x: nothing there", vcpu->id,
+			 run->io.direction == KVM_EXIT_IO_OUT ? "out to" :
+			 "in from", port);
 	return AXVM_CONTINUE;
 }
 
