@@ -64,7 +64,8 @@ KO=/lib/modules/axvcpu.ko
 
 # The tests that also run against /dev/kvm: KVM is the reference, and
 # both runs must pass the same tests.
-KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test arm64_guest_test
+KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test x86_stress_test
+	arm64_guest_test
 	axvm_test"
 
 # Tests not yet run against /dev/axvcpu by default (axtest.tests may still

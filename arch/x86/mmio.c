@@ -20,8 +20,6 @@
 #include "../../axvcpu_host.h"
 #include "x86.h"
 
-#define X86_MAX_INSN	15
-
 /*
  * Copy len bytes of guest-physical memory at gpa to buf, or from buf when
  * write; false if it is not all RAM (or, for a write, writable RAM).
@@ -133,8 +131,7 @@ static bool x86_walk(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
 }
 
 /* Fetch the instruction at CS:RIP. */
-static int x86_fetch(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
-		     u8 *insn)
+int x86_fetch(struct axvcpu_vm *vm, const struct x86_cpu_mode *m, u8 *insn)
 {
 	u64 la = m->cs_base + m->rip, gpa;
 	int n = 0;

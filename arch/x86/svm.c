@@ -25,6 +25,7 @@
 #include <asm/pgtable.h>
 #include <asm/processor.h>
 #include <asm/svm.h>
+#include <linux/sched/task_stack.h>
 #include <asm/tlbflush.h>
 #include <asm/traps.h>
 
@@ -32,19 +33,24 @@
 #include "svm.h"
 #include "x86.h"
 
-static inline void clgi(void)
+/* A fault (SVM turned off by an emergency restart) skips them. */
+static inline void svm_clgi(void)
 {
-	asm volatile("clgi" ::: "memory");
+	asm volatile("1: clgi\n2:\n" _ASM_EXTABLE(1b, 2b) ::: "memory");
 }
 
-static inline void stgi(void)
+static inline void svm_stgi(void)
 {
-	asm volatile("stgi" ::: "memory");
+	asm volatile("1: stgi\n2:\n" _ASM_EXTABLE(1b, 2b) ::: "memory");
 }
 
 /* CPUID 0x8000000a EDX */
 #define SVM_FEATURE_NPT		BIT(X86_FEATURE_NPT & 31)
 #define SVM_FEATURE_NRIPS	BIT(X86_FEATURE_NRIPS & 31)
+#define SVM_FEATURE_DECODEASSISTS BIT(X86_FEATURE_DECODEASSISTS & 31)
+
+/* EXITINFO1 of a MOV DR intercept, with decode assists: the GPR. */
+#define SVM_EXITINFO_DR_GPR	0xfULL
 
 /* Nested page fault error code (EXITINFO1): the guest-physical access. */
 #define SVM_NPF_FETCH		BIT_ULL(4)
@@ -61,6 +67,7 @@ struct svm_cpu {
 	struct page *host_state;
 	u64 asid_generation;
 	u32 next_asid;
+	u64 last_vm;		/* the VM whose guest ran here last */
 };
 
 struct svm_vcpu {
@@ -75,7 +82,7 @@ struct svm_vcpu {
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 static u32 svm_max_asid;
-static bool svm_nrips;
+static bool svm_nrips, svm_decode_assists;
 static u64 svm_host_xcr0;
 static struct page *svm_iopm;
 static struct page *svm_msrpm;
@@ -147,6 +154,13 @@ static void svm_reset_vmcb(struct svm_vcpu *svm, struct axvcpu_vcpu *vcpu)
 	struct vmcb_save_area *s = &svm->vmcb->save;
 	struct svm_vm *v = vcpu->vm->arch;
 	static const u32 intercepts[] = {
+		/*
+		 * #DB and #AC: a guest can make their delivery raise them
+		 * again, a loop in the CPU that no interrupt ends
+		 * (CVE-2015-8104, CVE-2015-5307).  #MC: the host's.
+		 */
+		INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_DB,
+		INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_AC,
 		INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_MC,
 		INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SMI,
 		INTERCEPT_CPUID, INTERCEPT_INVD, INTERCEPT_HLT,
@@ -156,6 +170,7 @@ static void svm_reset_vmcb(struct svm_vcpu *svm, struct axvcpu_vcpu *vcpu)
 		INTERCEPT_VMSAVE, INTERCEPT_STGI, INTERCEPT_CLGI,
 		INTERCEPT_SKINIT, INTERCEPT_WBINVD, INTERCEPT_MONITOR,
 		INTERCEPT_MWAIT, INTERCEPT_XSETBV, INTERCEPT_RDPRU,
+		INTERCEPT_RDPMC,
 	};
 	int i;
 
@@ -163,6 +178,11 @@ static void svm_reset_vmcb(struct svm_vcpu *svm, struct axvcpu_vcpu *vcpu)
 	x86_reset_regs(&svm->x);
 	for (i = 0; i < ARRAY_SIZE(intercepts); i++)
 		svm_set_intercept(c, intercepts[i]);
+	/* Every debug register: see debugreg.c. */
+	for (i = 0; i < 8; i++) {
+		svm_set_intercept(c, INTERCEPT_DR0_READ + i);
+		svm_set_intercept(c, INTERCEPT_DR0_WRITE + i);
+	}
 	c->iopm_base_pa = page_to_phys(svm_iopm);
 	c->msrpm_base_pa = page_to_phys(svm_msrpm);
 	c->int_ctl = V_INTR_MASKING_MASK;
@@ -195,6 +215,7 @@ static int svm_vm_init(struct axvcpu_vm *vm)
 		kfree(v);
 		return r;
 	}
+	v->serial = x86_vm_serial();
 	vm->arch = v;
 	return 0;
 }
@@ -336,6 +357,51 @@ static void svm_inject_pending(struct axvcpu_vcpu *vcpu)
 	svm_open_window(svm, window);
 }
 
+/*
+ * The exit left a host context in the guest's save area: paging on with
+ * the page tables this CPU runs on and a kernel RIP.  No guest can set
+ * that up by chance (it would need the host-physical address of the
+ * host's page tables); entering it would run host code as the guest, and
+ * GET_REGS would show the host's RIP and RSP.  Seen under an emulator
+ * (Documentation/testing.rst): refuse it whatever its cause.
+ */
+static bool svm_holds_host_state(const struct vmcb_save_area *s)
+{
+	return (s->cr0 & X86_CR0_PG) && (s->efer & EFER_LMA) &&
+	       (s->cr3 & CR3_ADDR_MASK) == (__read_cr3() & CR3_ADDR_MASK) &&
+	       s->rip >= TASK_SIZE_MAX;
+}
+
+static int svm_host_state_failed(struct axvcpu_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	struct kvm_run *run = vcpu->run;
+
+	pr_err_ratelimited("axvcpu: svm: vm %u vcpu %u: exit %#llx left a host context in VMCB %#llx (CPU %d, HSAVE %#llx, RIP %pS, RSP %s); vCPU is INVALID\n",
+			   vcpu->vm->id, vcpu->vcpu_id, (u64)c->exit_code,
+			   svm->vmcb_pa, vcpu->bound_cpu,
+			   (u64)page_to_phys(this_cpu_ptr(&svm_cpu)->hsave),
+			   (void *)svm->vmcb->save.rip,
+			   object_is_on_stack((void *)svm->vmcb->save.rsp) ?
+			   "this thread's stack" : "not this thread's stack");
+	/* Nothing of the host's may reach userspace or the next entry. */
+	svm_reset_vmcb(svm, vcpu);
+	run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+	run->fail_entry.hardware_entry_failure_reason = SVM_EXIT_ERR;
+	run->fail_entry.cpu = vcpu->bound_cpu;
+	return AXVCPU_EXIT_FAILED;
+}
+
+/* The CPU switches between VMs: no branch prediction crosses. */
+static void svm_vm_barrier(struct svm_cpu *sc, struct svm_vm *v)
+{
+	if (sc->last_vm != v->serial) {
+		sc->last_vm = v->serial;
+		indirect_branch_prediction_barrier();
+	}
+}
+
 /* Preemption and interrupts off, on the bound CPU, current vCPU set. */
 static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 {
@@ -348,6 +414,7 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 
 	/* No ASID since a reset, or this CPU's generation moved on. */
 	svm_vcpu_bind(vcpu);
+	svm_vm_barrier(sc, v);
 	if (svm->npt_gen != gen) {
 		c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
 		svm->npt_gen = gen;
@@ -363,17 +430,23 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 		      svm->x.xcr0 != svm_host_xcr0;
 	if (switch_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, svm->x.xcr0);
+	x86_switch_to_guest(&svm->x, svm->vmcb->save.dr7,
+			    svm->vmcb->save.cr4);
 
 	/* GIF=0 and IF=1: host interrupts exit the guest, taken after STGI. */
-	clgi();
+	svm_clgi();
 	raw_local_irq_enable();
 	axvcpu_svm_enter(svm->x.regs, svm->vmcb_pa,
 			 page_to_phys(sc->host_state));
 	raw_local_irq_disable();
-	stgi();
+	svm_stgi();
 
+	x86_switch_to_host(&svm->x);
 	if (switch_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, svm_host_xcr0);
+	/* A machine check in guest mode is the host's: its handler, now. */
+	if (unlikely(c->exit_code == SVM_EXIT_EXCP_BASE + X86_TRAP_MC))
+		x86_machine_check();
 
 	svm->x.regs[__VCPU_REGS_RAX] = svm->vmcb->save.rax;
 	svm->x.regs[__VCPU_REGS_RSP] = svm->vmcb->save.rsp;
@@ -401,11 +474,21 @@ static void svm_skip_insn(struct svm_vcpu *svm, unsigned int len)
 		svm->vmcb->save.rip += len;
 }
 
+/* An exception for the guest; #GP and #AC push an error code of 0. */
+static void svm_inject_exception(struct svm_vcpu *svm, unsigned int vec)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT | vec;
+	if (vec == X86_TRAP_GP || vec == X86_TRAP_AC) {
+		c->event_inj |= SVM_EVTINJ_VALID_ERR;
+		c->event_inj_err = 0;
+	}
+}
+
 static void svm_inject_gp(struct svm_vcpu *svm)
 {
-	svm->vmcb->control.event_inj = SVM_EVTINJ_VALID |
-		SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID_ERR | X86_TRAP_GP;
-	svm->vmcb->control.event_inj_err = 0;
+	svm_inject_exception(svm, X86_TRAP_GP);
 }
 
 static int svm_internal_error(struct axvcpu_vcpu *vcpu, u32 suberror)
@@ -496,11 +579,44 @@ static int svm_exit_npf(struct axvcpu_vcpu *vcpu)
 	return AXVCPU_EXIT_USER;
 }
 
+/* MOV to or from DRn: the GPR from decode assists, or the instruction. */
+static int svm_exit_dr(struct axvcpu_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	struct x86_dr_access a = {
+		.dr = c->exit_code & 7,
+		.write = c->exit_code >= SVM_EXIT_WRITE_DR0,
+	}, d;
+	struct x86_cpu_mode m;
+	u8 len = 3;			/* 0f 21/23 ModRM */
+	int vec;
+
+	svm_cpu_mode(svm, &m);
+	if (svm_decode_assists) {
+		a.gpr = c->exit_info_1 & SVM_EXITINFO_DR_GPR;
+	} else {
+		if (!x86_decode_mov_dr(vcpu->vm, &m, &d, &len) ||
+		    d.dr != a.dr || d.write != a.write)
+			return svm_internal_error(vcpu,
+					KVM_INTERNAL_ERROR_EMULATION);
+		a.gpr = d.gpr;
+	}
+	vec = x86_mov_dr(&svm->x, &a, &m, s->cpl, &s->dr6, &s->dr7);
+	if (vec >= 0)
+		svm_inject_exception(svm, vec);
+	else
+		svm_skip_insn(svm, len);
+	return AXVCPU_EXIT_CONTINUE;
+}
+
 static int svm_exit_xsetbv(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 
-	if (!x86_xsetbv(&svm->x, svm->vmcb->save.cpl, svm_host_xcr0)) {
+	if (!x86_xsetbv(&svm->x, svm->vmcb->save.cpl,
+			svm_host_xcr0 & svm->fpu.fpstate->xfeatures)) {
 		svm_inject_gp(svm);
 		return AXVCPU_EXIT_CONTINUE;
 	}
@@ -562,14 +678,38 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
+	struct vmcb_save_area *s = &svm->vmcb->save;
 	struct kvm_run *run = vcpu->run;
 
+	if (unlikely(svm_holds_host_state(s)))
+		return svm_host_state_failed(vcpu);
 	svm_requeue_event(c);
 
 	switch (c->exit_code) {
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_NMI:
 	case SVM_EXIT_SMI:
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_MC:	/* handled after the exit */
+		return AXVCPU_EXIT_CONTINUE;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
+		/* The CPU wrote the guest's DR6: deliver it as it would. */
+		x86_deliver_db(&s->dr6, &s->dr7, s->dr6);
+		svm_inject_exception(svm, X86_TRAP_DB);
+		return AXVCPU_EXIT_CONTINUE;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
+		svm_inject_exception(svm, X86_TRAP_AC);
+		return AXVCPU_EXIT_CONTINUE;
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7:
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7:
+		return svm_exit_dr(vcpu);
+	case SVM_EXIT_WBINVD:
+	case SVM_EXIT_INVD:
+		/* No device of the guest's caches memory: nothing to flush. */
+		svm_skip_insn(svm, 2);		/* 0f 09, 0f 08 */
+		return AXVCPU_EXIT_CONTINUE;
+	case SVM_EXIT_RDPMC:
+		/* No PMU: #GP, as KVM gives a guest without one. */
+		svm_inject_gp(svm);
 		return AXVCPU_EXIT_CONTINUE;
 	case SVM_EXIT_VINTR:
 		svm_open_window(svm, false);
@@ -615,8 +755,7 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 	case SVM_EXIT_MONITOR:
 	case SVM_EXIT_MWAIT:
 		/* Not the guest's: #UD, as on a CPU without them. */
-		c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT |
-			       X86_TRAP_UD;
+		svm_inject_exception(svm, X86_TRAP_UD);
 		return AXVCPU_EXIT_CONTINUE;
 	default:
 		return svm_internal_error(vcpu,
@@ -804,6 +943,7 @@ const struct axvcpu_arch_ops *axvcpu_svm_probe(void)
 		return ERR_PTR(-ENODEV);
 	}
 	svm_nrips = svm_features & SVM_FEATURE_NRIPS;
+	svm_decode_assists = svm_features & SVM_FEATURE_DECODEASSISTS;
 	rdmsrl(MSR_VM_CR, vm_cr);
 	if (vm_cr & SVM_VM_CR_SVM_DIS_MASK) {
 		pr_err("axvcpu: svm: disabled by the firmware (VM_CR.SVMDIS)\n");

@@ -11,6 +11,7 @@
 
 struct svm_vm {
 	struct x86_tdp tdp;	/* the nested page tables */
+	u64 serial;		/* x86_vm_serial() */
 };
 
 int axvcpu_svm_enter(unsigned long *regs, u64 vmcb_pa, u64 host_pa);

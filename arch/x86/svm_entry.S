@@ -38,13 +38,18 @@ SYM_FUNC_START(axvcpu_svm_enter)
 4:
 	X86_LOAD_GUEST_GPRS
 
+	/* What the host left in the CPU's buffers (MDS, TSA): VERW. */
+	VM_CLEAR_CPU_BUFFERS
 5:	vmrun %rax
 6:
 	pop %rax			/* regs */
 	X86_SAVE_GUEST_GPRS
 
-	/* The guest may have poisoned the return stack: refill it. */
-	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RETPOLINE
+	/*
+	 * The guest may have poisoned the return stack: refill it where the
+	 * host's Spectre v2 mitigation asks for that on VM exit.
+	 */
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT
 
 	pop %rax			/* vmcb_pa */
 7:	vmsave %rax
@@ -53,7 +58,12 @@ SYM_FUNC_START(axvcpu_svm_enter)
 10:
 	X86_CLEAR_GUEST_SCRATCH
 
+	/* Retbleed / SRSO: untrain RET before the host's returns. */
+#ifdef UNTRAIN_RET_VM
+	UNTRAIN_RET_VM
+#else
 	UNTRAIN_RET
+#endif
 
 	X86_POP_CALLEE_SAVED
 	xor %eax, %eax

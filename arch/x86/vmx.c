@@ -61,6 +61,11 @@
 #define VMX_IO_STRING		BIT(4)
 #define VMX_IO_REP		BIT(5)
 
+/* MOV DR exit qualification (SDM table 28-4). */
+#define VMX_DR_NUM		0x7
+#define VMX_DR_FROM		BIT(4)
+#define VMX_DR_GPR_SHIFT	8
+
 /* CR access exit qualification. */
 #define VMX_CR_MOV_TO		0
 #define VMX_CR_MOV_FROM		1
@@ -78,6 +83,7 @@ struct vmx_cpu {
 	struct vmx_vcpu *current_vmcs;	/* the VMCS VMPTRLD made current */
 	struct list_head loaded;	/* VMCSs active here */
 	struct desc_ptr idt;
+	u64 last_vm;			/* the VM whose guest ran here last */
 };
 
 /* What the last exit reported, read with the VMCS current. */
@@ -124,6 +130,7 @@ struct vmx_vcpu {
 struct vmx_vm {
 	struct x86_tdp tdp;		/* the EPT tables */
 	u64 eptp;
+	u64 serial;			/* x86_vm_serial() */
 };
 
 static DEFINE_PER_CPU(struct vmx_cpu, vmx_cpu);
@@ -135,6 +142,7 @@ static u32 vmx_pin, vmx_proc, vmx_proc2, vmx_exit_ctls, vmx_entry_ctls;
 static u64 vmx_cr0_fixed0, vmx_cr0_fixed1, vmx_cr4_fixed0, vmx_cr4_fixed1;
 static bool vmx_vpid_ok, vmx_invvpid_single, vmx_invept_single;
 static bool vmx_inout_info;
+static bool vmx_l1d_flush;	/* L1TF: flush the L1D before each entry */
 static u64 vmx_host_xcr0, vmx_host_pat;
 static struct page *vmx_msr_bitmap;
 
@@ -490,9 +498,17 @@ static void vmx_write_controls(struct vmx_vcpu *vmx)
 	u64 msr;
 
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_pin);
-	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx_proc2);
+	/* Without a VPID of its own the guest shares 0, flushed each time. */
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx->vpid ? vmx_proc2 :
+		   vmx_proc2 & ~SECONDARY_EXEC_ENABLE_VPID);
 	vmcs_write(VM_EXIT_CONTROLS, vmx_exit_ctls);
-	vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_UD) | BIT(X86_TRAP_MC));
+	/*
+	 * #DB and #AC: a guest can make their delivery raise them again, a
+	 * loop in the CPU that no interrupt ends (CVE-2015-8104,
+	 * CVE-2015-5307).  #MC: the host's.  #UD: VMMCALL.
+	 */
+	vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_DB) | BIT(X86_TRAP_UD) |
+		   BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC));
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
@@ -501,7 +517,7 @@ static void vmx_write_controls(struct vmx_vcpu *vmx)
 	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write(MSR_BITMAP, page_to_phys(vmx_msr_bitmap));
 	vmcs_write(EPT_POINTER, v->eptp);
-	if (vmx_vpid_ok)
+	if (vmx->vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
 	vmcs_write(CR0_GUEST_HOST_MASK, vmx_cr0_mask());
@@ -614,6 +630,7 @@ static int vmx_vm_init(struct axvcpu_vm *vm)
 		return r;
 	}
 	v->eptp = virt_to_phys(v->tdp.root) | EPTP_WB_4LEVEL;
+	v->serial = x86_vm_serial();
 	vm->arch = v;
 	return 0;
 }
@@ -649,13 +666,14 @@ static int vmx_vcpu_create(struct axvcpu_vcpu *vcpu)
 		goto out_free_vmx;
 	if (!fpu_alloc_guest_fpstate(&vmx->fpu))
 		goto out_free_page;
+	/* When they run out, VPID 0: no tag, flushed on every transition. */
 	vmx->vpid = 0;
 	if (vmx_vpid_ok) {
 		r = ida_alloc_range(&vmx_vpids, 1, VMX_NR_VPIDS - 1,
 				    GFP_KERNEL_ACCOUNT);
-		if (r < 0)
+		if (r == -ENOMEM)
 			goto out_free_fpu;
-		vmx->vpid = r;
+		vmx->vpid = max(r, 0);
 	}
 	*(u32 *)page_address(vmx->vmcs) = vmx_revision;
 	vmx->vmcs_pa = page_to_phys(vmx->vmcs);
@@ -785,7 +803,10 @@ static void vmx_read_exit(struct vmx_vcpu *vmx)
 	e->gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
 }
 
-/* The guest's XCR0, CR2 and KERNEL_GS_BASE, which VM entry does not load. */
+/*
+ * The guest's XCR0, CR2, KERNEL_GS_BASE, breakpoints and PKRU, which VM
+ * entry does not load.
+ */
 static bool vmx_switch_to_guest(struct vmx_vcpu *vmx, u64 *host_kgs)
 {
 	/* Without the host's XSAVE (noxsave) XSETBV would fault. */
@@ -798,6 +819,7 @@ static bool vmx_switch_to_guest(struct vmx_vcpu *vmx, u64 *host_kgs)
 		native_write_cr2(vmx->cr2);
 	rdmsrl(MSR_KERNEL_GS_BASE, *host_kgs);
 	wrmsrl(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
+	x86_switch_to_guest(&vmx->x, vmx->dr7, vmx->cr4);
 	return switch_xcr0;
 }
 
@@ -808,6 +830,7 @@ static void vmx_switch_to_host(struct vmx_vcpu *vmx, bool switch_xcr0,
 {
 	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
 
+	x86_switch_to_host(&vmx->x);
 	vmx->cr2 = native_read_cr2();
 	rdmsrl(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
 	/* VM exit sets the GDT and IDT limits to 0xffff and TR's to 0x67. */
@@ -834,6 +857,8 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct vmx_vm *v = vcpu->vm->arch;
 	s64 gen = atomic64_read(&v->tdp.gen);
+	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
+	unsigned long debugctl;
 	u16 ds, es, fs, gs;
 	bool switch_xcr0;
 	u64 host_kgs, fs_base;
@@ -843,10 +868,15 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	r = vmx_load(vmx);
 	if (r)
 		return r;
+	/* The CPU switches between VMs: no branch prediction crosses. */
+	if (vc->last_vm != v->serial) {
+		vc->last_vm = v->serial;
+		indirect_branch_prediction_barrier();
+	}
 	if (vmx->tdp_gen != gen || vmx->flush) {
 		ept_invalidate(vmx_invept_single ? VMX_EPT_EXTENT_CONTEXT :
 		       VMX_EPT_EXTENT_GLOBAL, v->eptp);
-		if (vmx_vpid_ok)
+		if (vmx->vpid)
 			vpid_invalidate(vmx_invvpid_single ?
 				VMX_VPID_EXTENT_SINGLE_CONTEXT :
 				VMX_VPID_EXTENT_ALL_CONTEXT, vmx->vpid);
@@ -881,8 +911,14 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	rdmsrl(MSR_FS_BASE, fs_base);
 	vmcs_write(HOST_FS_BASE, fs_base);
 
+	/* VM exit clears DEBUGCTL: the host's (LBRs, BTF) comes back. */
+	debugctl = get_debugctlmsr();
 	switch_xcr0 = vmx_switch_to_guest(vmx, &host_kgs);
+	if (vmx_l1d_flush)
+		wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
 	r = axvcpu_vmx_enter(vmx->x.regs, vmx->launched);
+	if (debugctl)
+		update_debugctlmsr(debugctl);
 	vmx_switch_to_host(vmx, switch_xcr0, host_kgs, ds, es, fs, gs,
 			   fs_base);
 
@@ -900,6 +936,13 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 		return 0;
 	}
 	vmx_read_exit(vmx);
+	/* A machine check is the host's: its handler runs now. */
+	if (unlikely((u16)vmx->exit.reason == EXIT_REASON_MCE_DURING_VMENTRY ||
+		     ((u16)vmx->exit.reason == EXIT_REASON_EXCEPTION_NMI &&
+		      (vmx->exit.intr_info & (INTR_INFO_INTR_TYPE_MASK |
+					      INTR_INFO_VECTOR_MASK)) ==
+		      (INTR_TYPE_HARD_EXCEPTION | X86_TRAP_MC))))
+		x86_machine_check();
 	if (vmx->exit.reason & VMX_ENTRY_FAILED)
 		return 0;
 	vmx->launched = true;
@@ -990,6 +1033,7 @@ static int vmx_exit_io(struct axvcpu_vcpu *vcpu)
 		.next_rip = vmx->rip + e->insn_len,
 	};
 	struct x86_cpu_mode m;
+	u64 rip = vmx->rip;
 	int r;
 
 	/* INS/OUTS: the address size and OUTS's segment, where reported. */
@@ -1002,7 +1046,7 @@ static int vmx_exit_io(struct axvcpu_vcpu *vcpu)
 	r = x86_exit_io(vcpu, &vmx->x, &m, &io, &vmx->rip);
 	if (r == X86_EXIT_EMULATION_FAILED)
 		return vmx_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
-	if (vmx->rip != m.rip)
+	if (vmx->rip != rip)
 		vmx->intr_state &= ~(GUEST_INTR_STATE_STI |
 				     GUEST_INTR_STATE_MOV_SS);
 	return r;
@@ -1122,6 +1166,29 @@ static int vmx_exit_cr(struct axvcpu_vcpu *vcpu)
 	return AXVCPU_EXIT_CONTINUE;
 }
 
+/* MOV to or from DRn: the exit qualification names it all. */
+static int vmx_exit_dr(struct axvcpu_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u64 q = vmx->exit.qual;
+	struct x86_dr_access a = {
+		.dr = q & VMX_DR_NUM,
+		.gpr = (q >> VMX_DR_GPR_SHIFT) & 15,
+		.write = !(q & VMX_DR_FROM),
+	};
+	struct x86_cpu_mode m;
+	int vec;
+
+	vmx_cpu_mode(vmx, &m);
+	vec = x86_mov_dr(&vmx->x, &a, &m, vmx->cpl, &vmx->x.dr6, &vmx->dr7);
+	vmx->dirty = true;		/* DR7 */
+	if (vec >= 0)
+		vmx_inject_exception(vmx, vec, vec == X86_TRAP_GP);
+	else
+		vmx_skip_insn(vmx);
+	return AXVCPU_EXIT_CONTINUE;
+}
+
 /*
  * #UD: VMMCALL is AMD's hypercall and #UD on Intel; KVM takes it for a
  * hypercall there too, so guests written for either CPU work.  Any other
@@ -1169,15 +1236,30 @@ static int vmx_exit_exception(struct axvcpu_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u32 info = vmx->exit.intr_info;
+	u32 type = info & INTR_INFO_INTR_TYPE_MASK;
 
-	switch (info & INTR_INFO_INTR_TYPE_MASK) {
-	case INTR_TYPE_NMI_INTR:
+	if (type == INTR_TYPE_NMI_INTR)
 		return AXVCPU_EXIT_CONTINUE;	/* the host's, handled */
-	case INTR_TYPE_HARD_EXCEPTION:
-		if ((info & INTR_INFO_VECTOR_MASK) == X86_TRAP_UD)
-			return vmx_exit_ud(vcpu);
-		break;
+	if (type != INTR_TYPE_HARD_EXCEPTION &&
+	    type != INTR_TYPE_PRIV_SW_EXCEPTION)
+		goto unexpected;
+	switch (info & INTR_INFO_VECTOR_MASK) {
+	case X86_TRAP_UD:
+		return vmx_exit_ud(vcpu);
+	case X86_TRAP_DB:
+		/* DR6 is the qualification's; INT1 is re-raised with its length. */
+		x86_deliver_db(&vmx->x.dr6, &vmx->dr7, vmx->exit.qual);
+		vmx->dirty = true;		/* DR7.GD */
+		vmx->event = INTR_INFO_VALID_MASK | type | X86_TRAP_DB;
+		vmx->event_len = vmx->exit.insn_len;
+		return AXVCPU_EXIT_CONTINUE;
+	case X86_TRAP_AC:
+		vmx_inject_exception(vmx, X86_TRAP_AC, true);
+		return AXVCPU_EXIT_CONTINUE;
+	case X86_TRAP_MC:
+		return AXVCPU_EXIT_CONTINUE;	/* the host's, handled */
 	}
+unexpected:
 	return vmx_internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
 }
 
@@ -1236,10 +1318,22 @@ static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 		return vmx_exit_msr(vcpu, true);
 	case EXIT_REASON_CR_ACCESS:
 		return vmx_exit_cr(vcpu);
+	case EXIT_REASON_DR_ACCESS:
+		return vmx_exit_dr(vcpu);
+	case EXIT_REASON_WBINVD:
+	case EXIT_REASON_INVD:
+		/* No device of the guest's caches memory: nothing to flush. */
+		vmx_skip_insn(vmx);
+		return AXVCPU_EXIT_CONTINUE;
+	case EXIT_REASON_RDPMC:
+		/* No PMU: #GP, as KVM gives a guest without one. */
+		vmx_inject_gp(vmx);
+		return AXVCPU_EXIT_CONTINUE;
 	case EXIT_REASON_EPT_VIOLATION:
 		return vmx_exit_ept_violation(vcpu);
 	case EXIT_REASON_XSETBV:
-		if (!x86_xsetbv(&vmx->x, vmx->cpl, vmx_host_xcr0)) {
+		if (!x86_xsetbv(&vmx->x, vmx->cpl,
+				vmx_host_xcr0 & vmx->fpu.fpstate->xfeatures)) {
 			vmx_inject_gp(vmx);
 			return AXVCPU_EXIT_CONTINUE;
 		}
@@ -1441,7 +1535,8 @@ static int vmx_setup_controls(void)
 	want = CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
 	       CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MWAIT_EXITING |
 	       CPU_BASED_MONITOR_EXITING | CPU_BASED_CR8_LOAD_EXITING |
-	       CPU_BASED_CR8_STORE_EXITING |
+	       CPU_BASED_CR8_STORE_EXITING | CPU_BASED_MOV_DR_EXITING |
+	       CPU_BASED_RDPMC_EXITING |
 	       CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
 	vmx_proc = vmx_adjust(t ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
 			      MSR_IA32_VMX_PROCBASED_CTLS, want);
@@ -1454,6 +1549,7 @@ static int vmx_setup_controls(void)
 	vmx_proc2 = vmx_adjust(MSR_IA32_VMX_PROCBASED_CTLS2,
 			       want | SECONDARY_EXEC_ENABLE_VPID |
 			       SECONDARY_EXEC_ENABLE_RDTSCP |
+			       SECONDARY_EXEC_WBINVD_EXITING |
 			       SECONDARY_EXEC_ENABLE_INVPCID);
 	if (!vmx_has(vmx_proc2, want, "EPT and unrestricted guest"))
 		return -ENODEV;
@@ -1512,6 +1608,16 @@ static int vmx_setup_controls(void)
 		rdmsrl(MSR_IA32_VMX_MISC, misc);
 		vmx_preempt_ticks = max_t(u32, tsc_khz >>
 					  (misc & VMX_MISC_TIMER_RATE), 1);
+	}
+
+	/* L1TF: KVM's "always" flush, where the CPU has the command. */
+	if (boot_cpu_has_bug(X86_BUG_L1TF) &&
+	    boot_cpu_has(X86_FEATURE_FLUSH_L1D)) {
+		u64 cap = 0;
+
+		if (boot_cpu_has(X86_FEATURE_ARCH_CAPABILITIES))
+			rdmsrl(MSR_IA32_ARCH_CAPABILITIES, cap);
+		vmx_l1d_flush = !(cap & ARCH_CAP_SKIP_VMENTRY_L1DFLUSH);
 	}
 
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, vmx_cr0_fixed0);

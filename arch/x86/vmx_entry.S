@@ -32,18 +32,24 @@ SYM_FUNC_START(axvcpu_vmx_enter)
 1:	vmwrite %rsp, %rax
 	jbe .Lvmfail
 
-	/* ZF: launched is false; no instruction below changes the flags. */
-	test %sil, %sil
+	/*
+	 * CF: launched; no instruction below changes it (VERW changes ZF
+	 * only).
+	 */
+	bt $0, %esi
 
 	mov REG(RAX)(%rdi), %rax
 	X86_LOAD_GUEST_GPRS
+
+	/* What the host left in the CPU's buffers (MDS, MMIO): VERW. */
+	VM_CLEAR_CPU_BUFFERS
 
 	/*
 	 * A VM exit resumes at axvcpu_vmx_exit (HOST_RIP), with this stack:
 	 * objtool is told so.
 	 */
 	UNWIND_HINT_SAVE
-	jz 3f
+	jnc 3f
 2:	vmresume
 	jmp .Lvmfail
 3:	vmlaunch
@@ -59,8 +65,13 @@ SYM_INNER_LABEL(axvcpu_vmx_exit, SYM_L_GLOBAL)
 	X86_SAVE_GUEST_GPRS
 	xor %ebx, %ebx			/* VMX_ENTER_EXITED */
 
-	/* The guest may have poisoned the return stack: refill it. */
-	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RETPOLINE
+	/*
+	 * The guest may have poisoned the return stack: refill it as the
+	 * host's Spectre v2 mitigation asks (a single entry is enough with
+	 * eIBRS: RSB_VMEXIT_LITE, PBRSB).
+	 */
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, \
+			   X86_FEATURE_RSB_VMEXIT_LITE
 	jmp .Lout
 
 .Lfault:

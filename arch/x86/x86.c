@@ -22,6 +22,14 @@ const struct axvcpu_arch_ops *axvcpu_arch_probe(void)
 	return ERR_PTR(-ENODEV);
 }
 
+/* A number no other VM of this boot had: IBPB when a CPU changes VM. */
+u64 x86_vm_serial(void)
+{
+	static atomic64_t serial;
+
+	return atomic64_inc_return(&serial);
+}
+
 /* Leaf 0x40000000: the hypervisor's signature, "axvcpuaxvcpu". */
 #define AXVCPU_CPUID_SIGNATURE	0x40000000
 #define AXVCPU_CPUID_MAX	0x40000001

@@ -10,7 +10,15 @@ struct axvcpu_arch_ops;
 #include <linux/atomic.h>
 #include <linux/kvm.h>
 #include <linux/types.h>
+#include <asm/cpufeature.h>
+#include <asm/processor.h>
+#include <asm/debugreg.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
 #include <asm/kvm_vcpu_regs.h>
+#include <asm/mce.h>
+#include <asm/nospec-branch.h>
+#include <asm/special_insns.h>
 #include <asm/svm.h>
 
 #include "../../axvcpu_host.h"
@@ -115,6 +123,11 @@ struct x86_vcpu {
 	u8 pending_size;
 	struct x86_mmio_op mmio;
 	struct x86_string_io sio;
+	/* DR0-DR3: in the CPU only while the guest's DR7 arms one of them. */
+	u64 db[4];
+	u64 dr6;		/* VMX: the CPU's DR6 stays the host's */
+	u32 pkru, host_pkru;
+	bool pkru_loaded;	/* the guest runs with its own PKRU */
 };
 
 /* A nested (NPT) or extended (EPT) page table of a VM's memory slots. */
@@ -132,6 +145,19 @@ struct x86_tdp {
 	const struct x86_tdp_format *fmt;
 	/* Bumped when a mapping goes: vCPUs flush their TLB tag before entry. */
 	atomic64_t gen;
+};
+
+/* The longest x86 instruction. */
+#define X86_MAX_INSN		15
+
+/* DR7's enable bits (L0-L3, G0-G3): a guest breakpoint is armed. */
+#define X86_DR7_ENABLES		0xffULL
+
+/* A MOV to or from a debug register, as an exit reports or decodes it. */
+struct x86_dr_access {
+	u8 dr;			/* 0-7 */
+	u8 gpr;			/* __VCPU_REGS_* */
+	bool write;		/* MOV to DRn */
 };
 
 /* Returned by the shared exit handlers: the instruction cannot be emulated. */
@@ -179,6 +205,14 @@ long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp);
 int x86_check_extension(long cap);
 void x86_cpu_mode_segs(struct x86_cpu_mode *m, const struct x86_segs *s);
 
+int x86_fetch(struct axvcpu_vm *vm, const struct x86_cpu_mode *m, u8 *insn);
+bool x86_decode_mov_dr(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
+		       struct x86_dr_access *a, u8 *len);
+int x86_mov_dr(struct x86_vcpu *x, const struct x86_dr_access *a,
+	       const struct x86_cpu_mode *m, u8 cpl, u64 *dr6, u64 *dr7);
+void x86_load_guest_db(const struct x86_vcpu *x);
+void x86_deliver_db(u64 *dr6, u64 *dr7, u64 bits);
+
 bool x86_decode_mmio(const struct x86_cpu_mode *m, const u8 *insn, int n,
 		     struct x86_mmio_op *op);
 bool x86_mmio_decode_at(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
@@ -189,6 +223,7 @@ u64 x86_mmio_write_value(const struct x86_mmio_op *op,
 			 const unsigned long *regs);
 void x86_mmio_complete_read(const struct x86_mmio_op *op, unsigned long *regs,
 			    u64 data);
+u64 x86_vm_serial(void);
 void axvcpu_x86_cpuid(u32 apic_id, u64 guest_cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx);
 
@@ -234,6 +269,61 @@ static inline void x86_run_end(struct axvcpu_vcpu *vcpu, u64 rflags,
 	run->apic_base = 0;
 	run->ready_for_interrupt_injection = interruptible &&
 		!x86_irq_pending(vcpu) && !busy;
+}
+
+/*
+ * What every entry switches on both vendors, with interrupts off (KVM's
+ * vcpu_enter_guest): the FPU registers a context switch inside KVM_RUN
+ * gave back to another task, the guest's breakpoints when its DR7 arms
+ * one, and its PKRU when it may use protection keys.
+ */
+static __always_inline void x86_switch_to_guest(struct x86_vcpu *x, u64 dr7,
+						u64 cr4)
+{
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+	if (unlikely(dr7 & X86_DR7_ENABLES))
+		x86_load_guest_db(x);
+	if (cpu_feature_enabled(X86_FEATURE_OSPKE)) {
+		x->host_pkru = rdpkru();
+		x->pkru_loaded = (cr4 & X86_CR4_PKE) ||
+				 (x->xcr0 & XFEATURE_MASK_PKRU);
+		if (x->pkru_loaded && x->pkru != x->host_pkru)
+			wrpkru(x->pkru);
+	}
+}
+
+/*
+ * After the exit: the host's PKRU before any user access (a change is the
+ * guest's write, even one that enabled protection keys meanwhile), the
+ * host's breakpoints (VMX clears DR7; a guest's DR0-DR3 may be in the CPU).
+ */
+static __always_inline void x86_switch_to_host(struct x86_vcpu *x)
+{
+	u32 pkru;
+
+	if (cpu_feature_enabled(X86_FEATURE_OSPKE)) {
+		pkru = rdpkru();
+		if (x->pkru_loaded || pkru != x->host_pkru)
+			x->pkru = pkru;
+		if (pkru != x->host_pkru)
+			wrpkru(x->host_pkru);
+	}
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+}
+
+/*
+ * A machine check in guest mode exited: the host's handler runs now, as
+ * if it had interrupted user mode (KVM's kvm_machine_check()).
+ */
+static inline void x86_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = { .cs = 3, .flags = X86_EFLAGS_IF };
+
+	do_machine_check(&regs);
+#endif
 }
 
 #endif /* AXVCPU_X86_H */

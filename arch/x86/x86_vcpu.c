@@ -31,6 +31,9 @@ void x86_reset_regs(struct x86_vcpu *x)
 	x->efer = 0;
 	x->xcr0 = XFEATURE_MASK_FP;
 	x->pending = X86_PENDING_NONE;
+	memset(x->db, 0, sizeof(x->db));
+	x->dr6 = X86_RESET_DR6;
+	x->pkru = 0;
 }
 
 /* Real mode, CS:IP at entry: CS based at entry rounded down to 64 KiB. */
