@@ -257,14 +257,19 @@ static int axvcpu_create_vcpu(struct axvcpu_vm *vm,
 		if (r)
 			goto out_free_vcpu;
 	}
-	r = xa_insert(&vm->vcpus, c->vcpu_id, vcpu, GFP_KERNEL_ACCOUNT);
+	/*
+	 * The slot is reserved, not filled: walks of vm->vcpus (PSCI's from
+	 * other vCPUs among them, which take no VM lock) must not find a
+	 * vCPU whose creation can still fail and free it.  As KVM does.
+	 */
+	r = xa_reserve(&vm->vcpus, c->vcpu_id, GFP_KERNEL_ACCOUNT);
 	if (r)
 		goto out_destroy_vcpu;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		r = fd;
-		goto out_erase;
+		goto out_release;
 	}
 	file = anon_inode_getfile("axvcpu-vcpu", &axvcpu_vcpu_fops, vcpu,
 				  O_RDWR);
@@ -272,6 +277,8 @@ static int axvcpu_create_vcpu(struct axvcpu_vm *vm,
 		r = PTR_ERR(file);
 		goto out_put_fd;
 	}
+	/* Nothing fails from here: the vCPU becomes visible. */
+	xa_store(&vm->vcpus, c->vcpu_id, vcpu, 0);
 	kref_get(&vm->kref);
 	vm->nr_vcpus++;
 	atomic_inc(&axvcpu_nr_vcpus);
@@ -282,8 +289,8 @@ static int axvcpu_create_vcpu(struct axvcpu_vm *vm,
 
 out_put_fd:
 	put_unused_fd(fd);
-out_erase:
-	xa_erase(&vm->vcpus, c->vcpu_id);
+out_release:
+	xa_release(&vm->vcpus, c->vcpu_id);
 out_destroy_vcpu:
 	if (axvcpu_arch->vcpu_destroy)
 		axvcpu_arch->vcpu_destroy(vcpu);

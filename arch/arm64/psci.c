@@ -7,7 +7,13 @@
  * power_lock; a powered-off vCPU sleeps (see arm64_power_on()).
  * SYSTEM_OFF and SYSTEM_RESET power every vCPU off and reach userspace as
  * KVM_EXIT_SYSTEM_EVENT.
+ *
+ * The walks of the VM's vCPUs hold no VM lock (the caller holds its own
+ * vCPU mutex, which a VM-locked path may wait for): they run under RCU,
+ * and axvcpu_create_vcpu() publishes a vCPU only once its creation can
+ * no longer fail; a published vCPU lives as long as the VM.
  */
+#include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/wait.h>
 #include <uapi/linux/psci.h>
@@ -43,11 +49,13 @@ static bool psci_implemented(u32 fn)
 	}
 }
 
+/* Under rcu_read_lock(). */
 static struct axvcpu_vcpu *psci_find(struct axvcpu_vm *vm, u64 mpidr)
 {
 	struct axvcpu_vcpu *t;
 	unsigned long i;
 
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "PSCI lookup outside RCU");
 	xa_for_each(&vm->vcpus, i, t)
 		if ((READ_ONCE(to_arm64(t)->sys[SR_MPIDR]) &
 		     MPIDR_HWID_BITMASK) == (mpidr & MPIDR_HWID_BITMASK))
@@ -59,12 +67,16 @@ static long psci_cpu_on(struct axvcpu_vcpu *vcpu, u64 mpidr, u64 entry,
 			u64 context)
 {
 	struct arm64_vm *v = vcpu->vm->arch;
-	struct axvcpu_vcpu *t = psci_find(vcpu->vm, mpidr);
+	struct axvcpu_vcpu *t;
 	struct arm64_vcpu *ta;
 	long r = PSCI_RET_SUCCESS;
 
-	if (!t)
-		return PSCI_RET_INVALID_PARAMS;
+	rcu_read_lock();
+	t = psci_find(vcpu->vm, mpidr);
+	if (!t) {
+		r = PSCI_RET_INVALID_PARAMS;
+		goto out_unlock;
+	}
 	ta = to_arm64(t);
 	spin_lock(&v->power_lock);
 	if (!ta->power_off) {
@@ -81,20 +93,25 @@ static long psci_cpu_on(struct axvcpu_vcpu *vcpu, u64 mpidr, u64 entry,
 		set_bit(AXVCPU_REQ_KICK, &t->requests);
 		wake_up_interruptible(&t->wq);
 	}
+out_unlock:
+	rcu_read_unlock();
 	return r;
 }
 
 static long psci_affinity_info(struct axvcpu_vcpu *vcpu, u64 mpidr, u64 level)
 {
 	struct axvcpu_vcpu *t;
+	long r = PSCI_RET_INVALID_PARAMS;
 
 	if (level)
-		return PSCI_RET_INVALID_PARAMS;
+		return r;
+	rcu_read_lock();
 	t = psci_find(vcpu->vm, mpidr);
-	if (!t)
-		return PSCI_RET_INVALID_PARAMS;
-	return READ_ONCE(to_arm64(t)->power_off) ?
-	       PSCI_0_2_AFFINITY_LEVEL_OFF : PSCI_0_2_AFFINITY_LEVEL_ON;
+	if (t)
+		r = READ_ONCE(to_arm64(t)->power_off) ?
+		    PSCI_0_2_AFFINITY_LEVEL_OFF : PSCI_0_2_AFFINITY_LEVEL_ON;
+	rcu_read_unlock();
+	return r;
 }
 
 static void psci_power_off(struct axvcpu_vcpu *vcpu)
@@ -113,8 +130,10 @@ static int psci_system_event(struct axvcpu_vcpu *vcpu, u32 type)
 	unsigned long i;
 
 	/* No vCPU runs on once the machine is going down, as in KVM. */
+	rcu_read_lock();
 	xa_for_each(&vcpu->vm->vcpus, i, t)
 		psci_power_off(t);
+	rcu_read_unlock();
 	memset(&run->system_event, 0, sizeof(run->system_event));
 	run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
 	run->system_event.type = type;

@@ -14,6 +14,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
+#include <sys/resource.h>
 
 #include "kselftest_harness.h"
 #include "axvcpu_harness.h"
@@ -371,6 +373,62 @@ TEST_F(ax, setup_entry)
 				  code));
 	EXPECT_EQ(code, ag_reg(_metadata, v, AG_PC));
 	EXPECT_EQ(0x10000ULL, ag_run_done(_metadata, v));
+}
+
+/* --- lifetimes ----------------------------------------------------------- */
+
+/* AFFINITY_INFO of vCPU 1 until it is anything but "no such vCPU" (-2). */
+AG_GUEST(g_affinity_poll,
+	"1: ldr x0, =0xc4000004\n"
+	"mov x1, #1\n"
+	"mov x2, #0\n"
+	"hvc #0\n"
+	"cmn x0, #2\n"
+	"b.eq 1b\n"
+	"ldr x10, =0x10001000\n"
+	"str x0, [x10]\n"
+	"b .\n");
+
+/*
+ * A KVM_CREATE_VCPU that fails (no fd left) must never show its vCPU to
+ * the guest's PSCI calls: it was freed while CPU_ON and AFFINITY_INFO on
+ * another CPU could still find it.  vCPU 0 polls AFFINITY_INFO for
+ * vCPU 1 while vCPU 1's creation fails, over and over.
+ */
+TEST_F(ax, failed_create_never_visible)
+{
+	struct ag_vcpu *v = &self->v;
+	struct rlimit old, lim;
+	struct timespec t0, t;
+	struct runner r;
+	int fd, n = 0;
+
+	ag_start(_metadata, &self->vm, v, g_affinity_poll,
+		 g_affinity_poll_end);
+	start_runner(_metadata, &r, v);
+	ASSERT_EQ(0, wait_state(v->fd, AXVCPU_STATE_RUNNING));
+
+	/* The lowest free fd becomes the limit: no fd for a new vCPU. */
+	fd = dup(0);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
+	lim = old;
+	lim.rlim_cur = fd;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		EXPECT_EQ(-EMFILE, do_ioctl(self->vm.vm_fd, KVM_CREATE_VCPU, 1));
+		n++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (!r.done && t.tv_sec - t0.tv_sec < 3);
+	setrlimit(RLIMIT_NOFILE, &old);
+
+	EXPECT_FALSE(r.done) TH_LOG("after %d failed creations the guest saw vCPU 1: %#llx",
+				    n, (unsigned long long)v->run->mmio.data[0]);
+	pthread_kill(r.tid, SIGUSR1);
+	ASSERT_EQ(0, pthread_join(r.tid, NULL));
+	TH_LOG("%d failed creations", n);
 }
 
 TEST_HARNESS_MAIN
