@@ -11,6 +11,8 @@
  * interrupts make it exit, and the host takes them once the vectors are
  * the kernel's again.
  */
+#include <linux/arm-smccc.h>
+#include <linux/cpu.h>
 #include <linux/err.h>
 #include <linux/miscdevice.h>
 #include <linux/sched/signal.h>
@@ -18,24 +20,44 @@
 #include <clocksource/arm_arch_timer.h>
 #include <asm/daifflags.h>
 #include <asm/esr.h>
+#include <asm/exception.h>
 #include <asm/kvm_arm.h>
 #include <asm/neon.h>
 #include <asm/sysreg.h>
+#include <asm/traps.h>
 #include <asm/virt.h>
 
 #include "../../axvcpu_host.h"
 #include "arm64.h"
 
-/* The guest's HCR_EL2; HCR_VI is added while an interrupt is delivered. */
+/*
+ * The guest's HCR_EL2, as KVM 6.1's HCR_GUEST_FLAGS less what this
+ * backend does not handle (TWE, TID3): set/way cache operations (TSW),
+ * ACTLR_EL1 (TACR) and the LORegion registers (TLOR) trap; HCR_VI is
+ * added while an interrupt is delivered, HCR_VSE while an SError is.
+ */
 #define ARM64_GUEST_HCR	(HCR_VM | HCR_SWIO | HCR_IMO | HCR_FMO | HCR_AMO | \
 			 HCR_TSC | HCR_TWI | HCR_RW | HCR_E2H | HCR_TIDCP | \
-			 HCR_BSU_IS | HCR_FB | HCR_PTW)
-/* CPTR_EL2 (CPACR layout under VHE): FP/SIMD on; SVE, SME, trace trap. */
+			 HCR_BSU_IS | HCR_FB | HCR_PTW | HCR_TSW | HCR_TACR | \
+			 HCR_TLOR)
+/*
+ * With the RAS extension, as KVM: external aborts go to EL2 (TEA) and
+ * the error record registers trap (TERR).
+ */
+#define ARM64_GUEST_HCR_RAS	(HCR_TEA | HCR_TERR)
+/*
+ * CPTR_EL2 (CPACR layout under VHE, but TAM is where CPTR_EL2 has it):
+ * FP/SIMD on; SVE, SME, trace and the activity monitors trap.
+ */
 #define ARM64_GUEST_CPTR	(CPACR_EL1_FPEN_EL1EN | CPACR_EL1_FPEN_EL0EN | \
-				 CPACR_EL1_TTA)
-/* MDCR_EL2: the debug, PMU and trace registers are the host's. */
+				 CPACR_EL1_TTA | CPTR_EL2_TAM)
+/*
+ * MDCR_EL2: the debug, PMU, statistical profiling and trace registers
+ * are the host's.
+ */
 #define ARM64_GUEST_MDCR	(MDCR_EL2_TDA | MDCR_EL2_TDOSA | MDCR_EL2_TDRA | \
-				 MDCR_EL2_TPM | MDCR_EL2_TPMCR | MDCR_EL2_TTRF)
+				 MDCR_EL2_TPM | MDCR_EL2_TPMCR | MDCR_EL2_TPMS | \
+				 MDCR_EL2_TTRF)
 
 /*
  * CNTHCTL_EL2 under VHE has the EL1 controls 10 bits up: the guest reads
@@ -54,6 +76,21 @@
 #define ARM64_VECTOR_IRQ	0x480
 #define ARM64_VECTOR_FIQ	0x500
 #define ARM64_VECTOR_SERROR	0x580
+
+/*
+ * Spectre-BHB: the largest branch-loop count the kernel uses for any
+ * affected core (proton-pack.c); enough for every one of them.
+ */
+#define ARM64_BHB_LOOPS_MAX	132
+
+struct arm64_exit_conf axvcpu_arm64_exit_conf;
+/* entry.S knows these. */
+static_assert(offsetof(struct arm64_exit, serror) == 32);
+static_assert(offsetof(struct arm64_exit_conf, bhb_loops) == 4);
+static_assert(offsetof(struct arm64_exit_conf, ras) == 8);
+static_assert(ARM64_BHB_LOOP == 1 && ARM64_BHB_CLRBHB == 2 &&
+	      ARM64_BHB_FW == 3);
+static u64 arm64_guest_hcr = ARM64_GUEST_HCR;
 
 static int arm64_hardware_enable(void)
 {
@@ -151,7 +188,11 @@ static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
 	h.mdscr = read_sysreg(mdscr_el1);
 
 	arm64_load_sysregs(a);
-	write_sysreg(v->vttbr, vttbr_el2);
+	arm64_vmid_update(v);
+	write_sysreg(arm64_vttbr(v), vttbr_el2);
+	/* KVM's syndrome for an SError it makes up: implementation defined. */
+	if ((hcr & HCR_VSE) && axvcpu_arm64_exit_conf.ras)
+		write_sysreg_s(ESR_ELx_ISV, SYS_VSESR_EL2);
 	write_sysreg(ARM64_GUEST_CPTR, cpacr_el1);
 	write_sysreg((h.mdcr & MDCR_EL2_HPMN_MASK) | ARM64_GUEST_MDCR,
 		     mdcr_el2);
@@ -164,6 +205,9 @@ static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
 	axvcpu_arm64_enter(&a->core.regs, &a->exit,
 			   a->ptrauth ? a->keys : NULL);
 
+	/* The guest took the SError, or it is still pending. */
+	if (hcr & HCR_VSE)
+		a->vserror = read_sysreg(hcr_el2) & HCR_VSE;
 	write_sysreg(h.hcr, hcr_el2);
 	write_sysreg(h.vbar, vbar_el2);
 	isb();
@@ -188,7 +232,7 @@ static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
 static int arm64_vcpu_run(struct axvcpu_vcpu *vcpu)
 {
 	struct arm64_vcpu *a = to_arm64(vcpu);
-	u64 hcr = ARM64_GUEST_HCR;
+	u64 hcr = arm64_guest_hcr;
 
 	if (READ_ONCE(a->power_off) || READ_ONCE(a->on_pending)) {
 		a->exit.vector = ARM64_EXIT_POWER_OFF;
@@ -207,6 +251,8 @@ static int arm64_vcpu_run(struct axvcpu_vcpu *vcpu)
 			   !(a->core.regs.pstate & PSR_I_BIT);
 	if (a->irq_delivered)
 		hcr |= HCR_VI;
+	if (a->vserror)
+		hcr |= HCR_VSE;
 	/* Its own keys switched: pointer authentication needs no trap. */
 	if (a->ptrauth)
 		hcr |= HCR_API | HCR_APK;
@@ -226,7 +272,7 @@ static void arm64_skip_insn(struct arm64_vcpu *a)
 }
 
 /* An undefined-instruction exception, taken by the guest at EL1. */
-static void arm64_inject_undef(struct arm64_vcpu *a)
+void arm64_inject_undef(struct arm64_vcpu *a)
 {
 	u64 pstate = a->core.regs.pstate, off;
 
@@ -269,6 +315,58 @@ static int arm64_internal_error(struct axvcpu_vcpu *vcpu, u32 suberror)
 	return AXVCPU_EXIT_USER;
 }
 
+/*
+ * A synchronous external abort (HCR_EL2.TEA), or a parity or ECC error,
+ * on the guest's access or its table walk: KVM asks APEI first (which a
+ * module cannot: apei_claim_sea() is not exported), and when nothing
+ * claims it, as on every machine without firmware-first handling, makes
+ * it the guest's as a virtual SError.  Never the host's.
+ */
+static bool arm64_abort_is_sea(u64 esr)
+{
+	switch (esr & ESR_ELx_FSC) {
+	case FSC_SEA:
+	case FSC_SEA_TTW0:
+	case FSC_SEA_TTW1:
+	case FSC_SEA_TTW2:
+	case FSC_SEA_TTW3:
+	case FSC_SECC:
+	case FSC_SECC_TTW0:
+	case FSC_SECC_TTW1:
+	case FSC_SECC_TTW2:
+	case FSC_SECC_TTW3:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * An SError the guest exited with, or that was pending as it exited
+ * (entry.S catches it so that the host never takes it as its own), judged
+ * as KVM's kvm_handle_guest_serror(): a RAS error that was corrected or
+ * not yet consumed is dropped; anything else becomes the guest's virtual
+ * SError.  KVM panics the host on an uncontained RAS error; a module
+ * cannot reach arm64_serror_panic(), and the error came from the guest's
+ * context, so the guest takes it and the host says so.
+ */
+static void arm64_guest_serror(struct axvcpu_vcpu *vcpu, u64 esr)
+{
+	unsigned long aet;
+	bool ras;
+
+	preempt_disable();	/* arm64_is_ras_serror() asks this CPU */
+	ras = arm64_is_ras_serror(esr);
+	aet = arm64_ras_serror_get_severity(esr);
+	preempt_enable();
+	if (ras && (aet == ESR_ELx_AET_CE || aet == ESR_ELx_AET_UEO))
+		return;
+	if (ras)
+		pr_err_ratelimited("axvcpu: arm64: vm %u vcpu %u: uncontained SError %#llx while the guest ran; the guest takes it\n",
+				   vcpu->vm->id, vcpu->vcpu_id, esr);
+	to_arm64(vcpu)->vserror = true;
+}
+
 /* A data abort at stage 2: no slot, or a write to a read-only one. */
 static int arm64_exit_dabt(struct axvcpu_vcpu *vcpu)
 {
@@ -277,6 +375,10 @@ static int arm64_exit_dabt(struct axvcpu_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	unsigned int reg;
 
+	if (arm64_abort_is_sea(esr)) {
+		a->vserror = true;
+		return AXVCPU_EXIT_CONTINUE;
+	}
 	if (!(esr & ESR_ELx_ISV) || (esr & ESR_ELx_S1PTW))
 		return arm64_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
 	reg = (esr & ESR_ELx_SRT_MASK) >> ESR_ELx_SRT_SHIFT;
@@ -365,10 +467,15 @@ static int arm64_exit_sync(struct axvcpu_vcpu *vcpu)
 	case ESR_ELx_EC_DABT_LOW:
 		return arm64_exit_dabt(vcpu);
 	case ESR_ELx_EC_IABT_LOW:
+		if (arm64_abort_is_sea(esr)) {
+			a->vserror = true;
+			return AXVCPU_EXIT_CONTINUE;
+		}
 		/* Code outside the guest's memory cannot be run. */
 		return arm64_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
-	case ESR_ELx_EC_UNKNOWN:
 	case ESR_ELx_EC_SYS64:
+		return arm64_exit_sysreg(vcpu);
+	case ESR_ELx_EC_UNKNOWN:
 	case ESR_ELx_EC_SVE:
 	case ESR_ELx_EC_PAC:
 	case ESR_ELx_EC_FP_ASIMD:
@@ -395,6 +502,20 @@ static int arm64_handle_exit(struct axvcpu_vcpu *vcpu)
 			clear_bit(vec, vcpu->irq_pending);
 	}
 
+	/* Only a run of set/way operations shares one clean of the memory. */
+	if (a->exit.vector != ARM64_VECTOR_SYNC ||
+	    ESR_ELx_EC(a->exit.esr) != ESR_ELx_EC_SYS64)
+		a->sw_flushed = false;
+	/* entry.S caught it: an ESR_EL2, or with RAS a DISR_EL1. */
+	if (a->exit.serror) {
+		u64 esr = a->exit.serror;
+
+		if (ESR_ELx_EC(esr) != ESR_ELx_EC_SERROR)
+			esr = disr_to_esr(esr);
+		arm64_guest_serror(vcpu, esr);
+		a->exit.serror = 0;
+	}
+
 	switch (a->exit.vector) {
 	case ARM64_EXIT_NONE:
 	case ARM64_VECTOR_IRQ:
@@ -405,8 +526,8 @@ static int arm64_handle_exit(struct axvcpu_vcpu *vcpu)
 	case ARM64_VECTOR_SYNC:
 		return arm64_exit_sync(vcpu);
 	case ARM64_VECTOR_SERROR:
-		return arm64_internal_error(vcpu,
-				KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
+		arm64_guest_serror(vcpu, a->exit.esr);
+		return AXVCPU_EXIT_CONTINUE;
 	default:
 		/* An exception at EL2 itself, or from an AArch32 guest. */
 		pr_err_ratelimited("axvcpu: arm64: vm %u vcpu %u: unexpected EL2 vector %#llx (ESR %#llx)\n",
@@ -474,6 +595,46 @@ static const struct axvcpu_arch_ops arm64_ops = {
 };
 
 /*
+ * What the exit path does here.  Spectre-BHB, as the kernel chose for
+ * itself (spectre_bhb_enable_mitigation(), whose choice is not exported):
+ * nothing where the CPUs are not affected, where mitigations are off or
+ * where they clear the history on an exception (ECBHB); else CLRBHB
+ * where every CPU has it; else the firmware's ARCH_WORKAROUND_3 where it
+ * is implemented; else the branch loop, with the largest count.
+ */
+static void arm64_exit_setup(void)
+{
+	u64 mmfr1 = read_sanitised_ftr_reg(SYS_ID_AA64MMFR1_EL1);
+	u64 isar2 = read_sanitised_ftr_reg(SYS_ID_AA64ISAR2_EL1);
+	struct arm64_exit_conf *c = &axvcpu_arm64_exit_conf;
+	struct arm_smccc_res res;
+
+	c->ras = cpus_have_cap(ARM64_HAS_RAS_EXTN);
+	if (c->ras)
+		arm64_guest_hcr |= ARM64_GUEST_HCR_RAS;
+
+	c->bhb = ARM64_BHB_NONE;
+	if (!cpus_have_cap(ARM64_SPECTRE_BHB) || cpu_mitigations_off() ||
+	    (mmfr1 & ID_AA64MMFR1_EL1_ECBHB))
+		return;
+	if (isar2 & ID_AA64ISAR2_EL1_CLRBHB) {
+		c->bhb = ARM64_BHB_CLRBHB;
+		return;
+	}
+	/* At EL2 the firmware is reached by SMC only. */
+	if (arm_smccc_1_1_get_conduit() == SMCCC_CONDUIT_SMC) {
+		arm_smccc_1_1_smc(ARM_SMCCC_ARCH_FEATURES_FUNC_ID,
+				  ARM_SMCCC_ARCH_WORKAROUND_3, &res);
+		if ((int)res.a0 >= 0) {
+			c->bhb = ARM64_BHB_FW;
+			return;
+		}
+	}
+	c->bhb = ARM64_BHB_LOOP;
+	c->bhb_loops = ARM64_BHB_LOOPS_MAX;
+}
+
+/*
  * KVM that initialized owns /dev/kvm's fixed minor; with
  * kvm-arm.mode=none it never registers it.  Taking the minor for a moment
  * tells the two apart; its exported state says nothing of it.
@@ -502,5 +663,7 @@ const struct axvcpu_arch_ops *axvcpu_arch_probe(void)
 	r = arm64_stage2_setup();
 	if (r)
 		return ERR_PTR(r);
+	arm64_sysregs_setup();
+	arm64_exit_setup();
 	return &arm64_ops;
 }

@@ -5,6 +5,7 @@
 #ifndef AXVCPU_ARM64_H
 #define AXVCPU_ARM64_H
 
+#include <linux/atomic.h>
 #include <linux/kvm.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -31,6 +32,7 @@ struct arm64_exit {
 	u64 esr;		/* 8 */
 	u64 far;		/* 16 */
 	u64 hpfar;		/* 24 */
+	u64 serror;		/* 32: ESR of an SError the exit caught, or 0 */
 };
 
 /* What the next KVM_RUN completes with userspace's answer. */
@@ -52,6 +54,8 @@ struct arm64_vcpu {
 	bool mmio_sign;
 	bool mmio_sf;
 	bool irq_delivered;		/* HCR_EL2.VI was raised for this entry */
+	bool vserror;			/* a virtual SError is pending (HCR_EL2.VSE) */
+	bool sw_flushed;		/* set/way: the VM's memory was cleaned */
 	bool initialized;		/* KVM_ARM_VCPU_INIT was called */
 	bool ptrauth;			/* the pointer authentication features */
 	u64 keys[ARM64_NR_KEYS];	/* APIA, APIB, APDA, APDB, APGA: lo, hi */
@@ -65,8 +69,7 @@ struct arm64_vcpu {
 
 struct arm64_vm {
 	u64 *pgd;			/* stage-2 root: two concatenated pages */
-	u64 vttbr;			/* root | VMID */
-	u16 vmid;
+	atomic64_t vmid;		/* generation | VMID; 0: none yet */
 	spinlock_t power_lock;		/* every vCPU's PSCI power state */
 };
 
@@ -81,6 +84,22 @@ int axvcpu_arm64_enter(struct user_pt_regs *regs, struct arm64_exit *exit,
 void axvcpu_arm64_fp_save(struct user_fpsimd_state *fp);
 void axvcpu_arm64_fp_load(const struct user_fpsimd_state *fp);
 extern char axvcpu_arm64_vectors[];
+/* How the exit vectors clear the branch history (Spectre-BHB). */
+enum arm64_bhb {
+	ARM64_BHB_NONE,
+	ARM64_BHB_LOOP,		/* a branch loop of bhb_loops */
+	ARM64_BHB_CLRBHB,	/* the CLRBHB instruction */
+	ARM64_BHB_FW,		/* SMCCC ARCH_WORKAROUND_3 */
+};
+
+/* What the exit path does on this system (offsets known to entry.S). */
+struct arm64_exit_conf {
+	u32 bhb;		/* 0: enum arm64_bhb */
+	u32 bhb_loops;		/* 4: for ARM64_BHB_LOOP */
+	u32 ras;		/* 8: the RAS extension: ESB defers SErrors */
+};
+
+extern struct arm64_exit_conf axvcpu_arm64_exit_conf;
 
 /* stage2.c */
 extern u64 arm64_vtcr;
@@ -89,6 +108,9 @@ int arm64_stage2_init(struct arm64_vm *v);
 void arm64_stage2_free(struct arm64_vm *v);
 int arm64_stage2_map(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
 void arm64_stage2_unmap(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
+void arm64_stage2_clean(struct axvcpu_vm *vm);
+void arm64_vmid_update(struct arm64_vm *v);
+u64 arm64_vttbr(struct arm64_vm *v);
 
 /* regs.c */
 bool arm64_ptrauth_supported(void);
@@ -100,6 +122,9 @@ long arm64_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl,
 u64 arm64_vcpu_mpidr(const struct axvcpu_vcpu *vcpu);
 void arm64_load_sysregs(const struct arm64_vcpu *a);
 void arm64_save_sysregs(struct arm64_vcpu *a);
+void arm64_sysregs_setup(void);
+int arm64_exit_sysreg(struct axvcpu_vcpu *vcpu);
+void arm64_inject_undef(struct arm64_vcpu *a);
 
 /* psci.c */
 int arm64_handle_psci(struct axvcpu_vcpu *vcpu, bool smc);

@@ -14,11 +14,19 @@
  * registers back, what the exception was into exit, and returns 0 to the
  * caller.
  *
+ * Before anything of the host can branch indirectly, the exit path clears
+ * the branch history as axvcpu_arm64_exit_conf says (Spectre-BHB), and
+ * catches an SError the guest left pending (with RAS, the vectors' ESB
+ * deferred it to DISR_EL1; without, it is taken here, in a window of one
+ * instruction with SErrors unmasked), so that the host never takes the
+ * guest's SError as its own.
+ *
  * keys, unless NULL, are the guest's pointer authentication keys (APIA,
  * APIB, APDA, APDB, APGA, each low then high): they replace the host's
  * here, where no return address is signed, and the host's are back before
  * the return to the caller, which authenticates its own.
  */
+#include <linux/arm-smccc.h>
 #include <linux/linkage.h>
 #include <asm/assembler.h>
 #include <asm/fpsimdmacros.h>
@@ -33,6 +41,17 @@
 #define EXIT_ESR	8
 #define EXIT_FAR	16
 #define EXIT_HPFAR	24
+#define EXIT_SERROR	32
+/* struct arm64_exit_conf */
+#define CONF_BHB	0
+#define CONF_BHB_LOOPS	4
+#define CONF_RAS	8
+/* enum arm64_bhb */
+#define BHB_LOOP	1
+#define BHB_CLRBHB	2
+#define BHB_FW		3
+/* ISR_EL1.A: an SError is pending (6.1's headers have no name for it) */
+#define ISR_EL1_A_BIT	8
 /* The host frame */
 #define FRAME_X18	96
 #define FRAME_REGS	104
@@ -141,6 +160,48 @@ SYM_CODE_START_LOCAL(axvcpu_arm64_exit)
 	mrs	x2, hpfar_el2
 	str	x2, [x0, #EXIT_HPFAR]
 
+	/* The guest's pending SError, into x2 (0: none). */
+	adr_l	x4, axvcpu_arm64_exit_conf
+	ldr	w5, [x4, #CONF_RAS]
+	cbz	w5, 2f
+	mrs_s	x2, SYS_DISR_EL1
+	cbz	x2, 3f
+	msr_s	SYS_DISR_EL1, xzr
+	b	3f
+2:	dsb	sy			/* the guest's accesses complete */
+	isb
+	mrs	x2, isr_el1
+	tbz	x2, #ISR_EL1_A_BIT, 2f
+	mov	x2, xzr			/* the vector puts ESR_EL2 here */
+	msr	daifclr, #4
+axvcpu_arm64_serror_start:
+	isb
+axvcpu_arm64_serror_end:
+	msr	daifset, #4
+	b	3f
+2:	mov	x2, xzr
+3:	str	x2, [x0, #EXIT_SERROR]
+
+	/* Spectre-BHB: no guest-made history reaches an indirect branch. */
+	ldp	w2, w3, [x4, #CONF_BHB]
+	cmp	w2, #BHB_LOOP
+	b.eq	4f
+	cmp	w2, #BHB_CLRBHB
+	b.eq	5f
+	cmp	w2, #BHB_FW
+	b.ne	7f
+	mov_q	x0, ARM_SMCCC_ARCH_WORKAROUND_3
+	smc	#0
+	b	7f
+4:	b	6f
+6:	subs	w3, w3, #1
+	b.ne	4b
+	dsb	nsh
+	isb
+	b	7f
+5:	clearbhb
+	isb
+7:
 	ldr	x2, [sp, #FRAME_KEYS]
 	cbz	x2, 1f
 	keys_op	save, x2, x4, x5
@@ -166,8 +227,30 @@ SYM_CODE_END(axvcpu_arm64_exit)
  */
 	.macro	exit_vect, off
 	.balign	128
+	esb				/* with RAS: a pending SError to DISR_EL1 */
 	stp	x0, x1, [sp, #-16]!
 	mov	x1, #\off
+	b	axvcpu_arm64_exit
+	.endm
+
+/*
+ * An SError at EL2 in the exit path's window is the guest's: its ESR in
+ * x2, and back to the window.  Any other is a failure of the vCPU.
+ */
+	.macro	serror_vect, off
+	.balign	128
+	stp	x0, x1, [sp, #-16]!
+	mrs	x1, elr_el2
+	adr	x0, axvcpu_arm64_serror_start
+	cmp	x1, x0
+	b.lo	1f
+	adr	x0, axvcpu_arm64_serror_end
+	cmp	x1, x0
+	b.hi	1f
+	ldp	x0, x1, [sp], #16
+	mrs	x2, esr_el2
+	eret
+1:	mov	x1, #\off
 	b	axvcpu_arm64_exit
 	.endm
 
@@ -181,7 +264,7 @@ SYM_CODE_START(axvcpu_arm64_vectors)
 	exit_vect 0x200		/* EL2 with SP_EL2 */
 	exit_vect 0x280
 	exit_vect 0x300
-	exit_vect 0x380
+	serror_vect 0x380
 	exit_vect 0x400		/* the guest, AArch64: synchronous */
 	exit_vect 0x480		/* IRQ */
 	exit_vect 0x500		/* FIQ */

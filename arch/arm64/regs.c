@@ -11,9 +11,11 @@
  * host's too, and are switched by the caller.
  */
 #include <linux/kvm.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
+#include <asm/esr.h>
 #include <asm/kvm.h>
 #include <asm/ptrace.h>
 #include <asm/sysreg.h>
@@ -163,7 +165,161 @@ void arm64_reset_vcpu(struct axvcpu_vcpu *vcpu)
 	a->sys[SR_MPIDR] = arm64_vcpu_mpidr(vcpu);
 	a->pending = ARM64_PENDING_NONE;
 	a->irq_delivered = false;
+	a->vserror = false;
+	a->sw_flushed = false;
 	bitmap_zero(vcpu->irq_pending, AXVCPU_NR_IRQS);
+}
+
+/* --- trapped system registers and instructions --------------------------- */
+
+/*
+ * What HCR_EL2's TSW, TACR, TLOR and TERR make trap, answered as KVM 6.1
+ * answers them (arch/arm64/kvm/sys_regs.c); anything else the guest
+ * traps on is an undefined instruction.
+ */
+struct arm64_sysreg_op {
+	bool read;
+	u64 val;
+};
+
+struct arm64_sysreg_trap {
+	u32 enc;			/* sys_reg() / sys_insn() */
+	bool (*access)(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op);
+};
+
+static u64 arm64_host_actlr;
+static bool arm64_has_lor;
+
+void arm64_sysregs_setup(void)
+{
+	u64 mmfr1 = read_sanitised_ftr_reg(SYS_ID_AA64MMFR1_EL1);
+
+	/* ACTLR_EL1 is not an _EL12 alias: at EL2 this is EL1's own. */
+	arm64_host_actlr = read_sysreg(actlr_el1);
+	arm64_has_lor = mmfr1 & ID_AA64MMFR1_EL1_LO_MASK;
+}
+
+static bool trap_raz_wi(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op)
+{
+	op->val = 0;
+	return true;
+}
+
+/* The host's value to read, writes ignored: it is the CPU's, not the guest's. */
+static bool trap_actlr(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op)
+{
+	if (op->read)
+		op->val = arm64_host_actlr;
+	return true;
+}
+
+/* LORegions: none to offer, so RAZ/WI where the CPU has them. */
+static bool trap_lor(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op)
+{
+	return arm64_has_lor && trap_raz_wi(vcpu, op);
+}
+
+static bool trap_lorid(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op)
+{
+	return op->read && trap_lor(vcpu, op);
+}
+
+/*
+ * DC ISW/CSW/CISW act on this CPU's caches only, and the guest may run on
+ * another next: clean the VM's whole memory to the point of coherency
+ * instead, once per run of such operations (a guest cleans a cache by
+ * walking every set and way), as KVM does once per cache toggle.
+ */
+static bool trap_set_way(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+
+	if (op->read)
+		return false;
+	if (!a->sw_flushed) {
+		mutex_lock(&vcpu->vm->lock);
+		arm64_stage2_clean(vcpu->vm);
+		mutex_unlock(&vcpu->vm->lock);
+		a->sw_flushed = true;
+	}
+	return true;
+}
+
+static const struct arm64_sysreg_trap arm64_sysreg_traps[] = {
+	{ SYS_ACTLR_EL1, trap_actlr },
+	{ SYS_ERRIDR_EL1, trap_raz_wi },
+	{ SYS_ERRSELR_EL1, trap_raz_wi },
+	{ SYS_ERXFR_EL1, trap_raz_wi },
+	{ SYS_ERXCTLR_EL1, trap_raz_wi },
+	{ SYS_ERXSTATUS_EL1, trap_raz_wi },
+	{ SYS_ERXADDR_EL1, trap_raz_wi },
+	{ SYS_ERXMISC0_EL1, trap_raz_wi },
+	{ SYS_ERXMISC1_EL1, trap_raz_wi },
+	{ SYS_LORSA_EL1, trap_lor },
+	{ SYS_LOREA_EL1, trap_lor },
+	{ SYS_LORN_EL1, trap_lor },
+	{ SYS_LORC_EL1, trap_lor },
+	{ SYS_LORID_EL1, trap_lorid },
+};
+
+static const struct arm64_sysreg_trap arm64_sysinsn_traps[] = {
+	{ SYS_DC_ISW, trap_set_way },
+	{ SYS_DC_CSW, trap_set_way },
+	{ SYS_DC_CISW, trap_set_way },
+};
+
+static const struct arm64_sysreg_trap *
+find_trap(const struct arm64_sysreg_trap *t, size_t n, u32 enc)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].enc == enc)
+			return &t[i];
+	return NULL;
+}
+
+/* ESR_ELx_EC_SYS64: MRS, MSR or SYS trapped. */
+int arm64_exit_sysreg(struct axvcpu_vcpu *vcpu)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+	u64 esr = a->exit.esr;
+	unsigned int rt = (esr & ESR_ELx_SYS64_ISS_RT_MASK) >>
+			  ESR_ELx_SYS64_ISS_RT_SHIFT;
+	u32 enc = sys_reg((esr & ESR_ELx_SYS64_ISS_OP0_MASK) >>
+			  ESR_ELx_SYS64_ISS_OP0_SHIFT,
+			  (esr & ESR_ELx_SYS64_ISS_OP1_MASK) >>
+			  ESR_ELx_SYS64_ISS_OP1_SHIFT,
+			  (esr & ESR_ELx_SYS64_ISS_CRN_MASK) >>
+			  ESR_ELx_SYS64_ISS_CRN_SHIFT,
+			  (esr & ESR_ELx_SYS64_ISS_CRM_MASK) >>
+			  ESR_ELx_SYS64_ISS_CRM_SHIFT,
+			  (esr & ESR_ELx_SYS64_ISS_OP2_MASK) >>
+			  ESR_ELx_SYS64_ISS_OP2_SHIFT);
+	struct arm64_sysreg_op op = {
+		.read = (esr & ESR_ELx_SYS64_ISS_DIR_MASK) ==
+			ESR_ELx_SYS64_ISS_DIR_READ,
+	};
+	const struct arm64_sysreg_trap *t;
+
+	/* Op0 1 is the SYS instruction space (DC, IC, AT, TLBI). */
+	if (((esr & ESR_ELx_SYS64_ISS_OP0_MASK) >>
+	     ESR_ELx_SYS64_ISS_OP0_SHIFT) == 1)
+		t = find_trap(arm64_sysinsn_traps,
+			      ARRAY_SIZE(arm64_sysinsn_traps), enc);
+	else
+		t = find_trap(arm64_sysreg_traps,
+			      ARRAY_SIZE(arm64_sysreg_traps), enc);
+	if (!op.read && rt != 31)
+		op.val = a->core.regs.regs[rt];
+	if (!t || !t->access(vcpu, &op)) {
+		arm64_inject_undef(a);
+		return AXVCPU_EXIT_CONTINUE;
+	}
+	if (op.read && rt != 31)
+		a->core.regs.regs[rt] = op.val;
+	a->core.regs.pc += 4;
+	return AXVCPU_EXIT_CONTINUE;
 }
 
 /* --- KVM_REG_ARM_CORE ----------------------------------------------------- */

@@ -648,6 +648,50 @@ TEST_F(ag, pointer_auth)
 	ag_vcpu_destroy(&v);
 }
 
+/*
+ * Set/way cache maintenance, ACTLR_EL1 and the LORegion registers trap
+ * (HCR_EL2.TSW, TACR, TLOR, as under KVM) and are answered: the guest
+ * runs on past each, ACTLR_EL1 keeps what it reads, a LORegion register
+ * reads as zero whatever is written (where the CPU has LORegions).
+ */
+AG_GUEST(g_trapped_ops,
+	"ldr x10, =0x10001000\n"
+	"mov x0, #0\n"
+	"dc isw, x0\n"
+	"dc csw, x0\n"
+	"dc cisw, x0\n"
+	"mov x0, #2\n"			/* level 2, set 0, way 0 */
+	"dc cisw, x0\n"
+	"mrs x1, actlr_el1\n"
+	"msr actlr_el1, x1\n"
+	"mrs x4, actlr_el1\n"
+	"eor x1, x1, x4\n"
+	"str x1, [x10]\n"
+	"mrs x3, id_aa64mmfr1_el1\n"
+	"ubfx x3, x3, #16, #4\n"	/* LO */
+	"mov x2, #0x77\n"
+	"cbz x3, 1f\n"
+	"ldr x2, =0x12340000\n"
+	"msr s3_0_c10_c4_3, x2\n"	/* LORC_EL1 */
+	"mrs x2, s3_0_c10_c4_3\n"
+	"mrs x5, s3_0_c10_c4_0\n"	/* LORSA_EL1 */
+	"orr x2, x2, x5\n"
+	"1: str x2, [x10]\n"
+	"str x3, [x10]\n"
+	"b .\n");
+
+TEST_F(ag, trapped_cache_and_aux_regs)
+{
+	struct ag_vcpu *v = &self->v;
+	__u64 lor, has_lo;
+
+	ag_start(_metadata, &self->vm, v, g_trapped_ops, g_trapped_ops_end);
+	EXPECT_EQ(0ULL, ag_run_done(_metadata, v));	/* ACTLR_EL1 kept */
+	lor = ag_run_done(_metadata, v);
+	has_lo = ag_run_done(_metadata, v);
+	EXPECT_EQ(has_lo ? 0ULL : 0x77ULL, lor);
+}
+
 /* --- PSCI ------------------------------------------------------------------- */
 
 AG_GUEST(g_psci,
