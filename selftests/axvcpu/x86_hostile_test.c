@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 
 #include "kselftest_harness.h"
 #include "x86_guest.h"
@@ -295,6 +298,187 @@ TEST_F(hostile, hlt_with_interrupts_off)
 	run_expect(_metadata, &self->vcpu, KVM_EXIT_HLT);
 	get_regs(_metadata, &self->vcpu, &regs);
 	ASSERT_EQ(0ULL, regs.rflags & XG_RFLAGS_IF);
+}
+
+/* 16-bit guest code assembled with the test: name[] to name_end[]. */
+#define GUEST16(name, body)						\
+	extern const uint8_t name[], name##_end[];			\
+	asm(".pushsection .rodata\n.globl " #name ", " #name "_end\n"	\
+	    #name ":\n.code16\n" body "\n.code64\n" #name "_end:\n"	\
+	    ".popsection\n")
+
+/*
+ * Report DR0 and DR7, arm four breakpoints of the guest's own, report DR0
+ * and DR7 again after an exit.
+ */
+GUEST16(dr_guest,
+	"mov %dr0, %eax\n"
+	"out %eax, $0x10\n"
+	"mov %dr7, %eax\n"
+	"out %eax, $0x10\n"
+	"mov $0x1234, %eax\n"
+	"mov %eax, %dr0\n"
+	"mov %eax, %dr1\n"
+	"mov %eax, %dr2\n"
+	"mov %eax, %dr3\n"
+	"mov $0xaa, %eax\n"		/* G0-G3: armed */
+	"mov %eax, %dr7\n"
+	"out %eax, $0x10\n"
+	"mov %dr0, %eax\n"
+	"out %eax, $0x10\n"
+	"mov %dr7, %eax\n"
+	"out %eax, $0x10\n"
+	"hlt\n");
+
+static uint32_t out_value(struct __test_metadata *_metadata,
+			  struct xg_vcpu *vcpu)
+{
+	run_expect(_metadata, vcpu, KVM_EXIT_IO);
+	return xg_io_value(vcpu);
+}
+
+/* A write breakpoint of this thread's on @addr, or -1. */
+static int host_breakpoint(volatile uint32_t *addr)
+{
+	struct perf_event_attr pe = {
+		.type = PERF_TYPE_BREAKPOINT,
+		.size = sizeof(pe),
+		.bp_type = HW_BREAKPOINT_W,
+		.bp_addr = (uintptr_t)addr,
+		.bp_len = HW_BREAKPOINT_LEN_4,
+		.sample_period = 1,
+		.exclude_kernel = 1,
+		.exclude_hv = 1,
+	};
+
+	return syscall(__NR_perf_event_open, &pe, 0, -1, -1, 0);
+}
+
+static uint64_t hits(int fd)
+{
+	uint64_t n = 0;
+
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return ~0ULL;
+	return n;
+}
+
+/*
+ * The debug registers are the guest's: it reads none of the host's
+ * breakpoints (here one this thread armed), and the breakpoints it arms
+ * itself leave the host's working after the exit.
+ */
+TEST_F(hostile, debug_registers_are_the_guests)
+{
+	static volatile uint32_t watched;
+	bool host_bp_works;
+	uint64_t before;
+	int fd;
+
+	fd = host_breakpoint(&watched);
+	if (fd < 0)
+		SKIP(return, "no hardware breakpoint for the host: %s",
+		     strerror(errno));
+	before = hits(fd);
+	watched++;
+	host_bp_works = hits(fd) == before + 1;
+	if (!host_bp_works)
+		TH_LOG("the CPU does not report the host's breakpoint: only the guest's side is checked");
+
+	real_mode_guest(_metadata, &self->vm, &self->vcpu, dr_guest,
+			dr_guest_end - dr_guest);
+	EXPECT_EQ(0U, out_value(_metadata, &self->vcpu))
+		TH_LOG("the guest read DR0 of the host (%p)", &watched);
+	EXPECT_EQ(0x400U, out_value(_metadata, &self->vcpu));
+	EXPECT_EQ(0xaaU, out_value(_metadata, &self->vcpu));
+
+	/* The host's breakpoint works between two runs of the guest. */
+	before = hits(fd);
+	watched++;
+	if (host_bp_works)
+		EXPECT_EQ(before + 1, hits(fd))
+			TH_LOG("the guest's breakpoints replaced the host's");
+
+	EXPECT_EQ(0x1234U, out_value(_metadata, &self->vcpu));
+	EXPECT_EQ(0x4aaU, out_value(_metadata, &self->vcpu));
+	run_expect(_metadata, &self->vcpu, KVM_EXIT_HLT);
+	close(fd);
+}
+
+/* Single-step with TF: the guest's #DB handler sees DR6.BS. */
+GUEST16(single_step_guest,
+	/* Vector 1: the handler below, where the guest runs it (XG_CODE). */
+	"movw $(0x1000 + .Lss_handler - single_step_guest), 4\n"
+	"movw $0, 6\n"
+	"pushf\n"
+	"pop %ax\n"
+	"or $0x100, %ax\n"
+	"push %ax\n"
+	"popf\n"
+	"nop\n"			/* #DB after this one */
+	"nop\n"
+	"hlt\n"
+	".Lss_handler: mov %dr6, %eax\n"
+	"out %eax, $0x10\n"
+	"hlt\n");
+
+TEST_F(hostile, single_step_reaches_the_guest)
+{
+	struct kvm_sregs sregs;
+	uint32_t dr6;
+
+	real_mode_guest(_metadata, &self->vm, &self->vcpu, single_step_guest,
+			single_step_guest_end - single_step_guest);
+	/* The handler's address assumes CS base 0 and the code at XG_CODE. */
+	get_sregs(_metadata, &self->vcpu, &sregs);
+	ASSERT_EQ(0U, sregs.cs.base);
+	ASSERT_EQ(0x1000UL, XG_CODE);
+	dr6 = out_value(_metadata, &self->vcpu);
+	EXPECT_EQ(0x4000U, dr6 & 0x400fU) TH_LOG("DR6 %#x: BS alone", dr6);
+}
+
+/* PKRU: the guest writes its own, reads it back after an exit. */
+GUEST16(pkru_guest,
+	"xor %ecx, %ecx\n"
+	"xor %edx, %edx\n"
+	"mov $0x0c, %eax\n"
+	"wrpkru\n"
+	"out %eax, $0x10\n"
+	"xor %ecx, %ecx\n"
+	"rdpkru\n"
+	"out %eax, $0x10\n"
+	"hlt\n");
+
+static uint32_t host_rdpkru(void)
+{
+	uint32_t eax, edx;
+
+	asm volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
+	return eax;
+}
+
+/* A guest's WRPKRU never reaches the VMM thread. */
+TEST_F(hostile, pkru_is_the_guests)
+{
+	unsigned int a, b, c, d;
+	struct kvm_sregs sregs;
+	uint32_t host;
+
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(c & (1u << 4)))
+		SKIP(return, "no protection keys in the host (OSPKE)");
+	if (xg_is_kvm())
+		ASSERT_EQ(0, xg_kvm_set_supported_cpuid(self->vm.sys_fd,
+							&self->vcpu));
+	host = host_rdpkru();
+	real_mode_guest(_metadata, &self->vm, &self->vcpu, pkru_guest,
+			pkru_guest_end - pkru_guest);
+	get_sregs(_metadata, &self->vcpu, &sregs);
+	sregs.cr4 |= 1ULL << 22;	/* PKE */
+	set_sregs(_metadata, &self->vcpu, &sregs);
+	EXPECT_EQ(0x0cU, out_value(_metadata, &self->vcpu));
+	EXPECT_EQ(host, host_rdpkru());
+	EXPECT_EQ(0x0cU, out_value(_metadata, &self->vcpu));
+	EXPECT_EQ(host, host_rdpkru());
 }
 
 TEST_HARNESS_MAIN
