@@ -158,6 +158,8 @@ int axvcpu_set_memory_region(struct axvcpu_vm *vm,
 void axvcpu_free_memslots(struct axvcpu_vm *vm);
 bool axvcpu_slot_huge_ok(const struct axvcpu_memslot *slot, unsigned long i);
 long axvcpu_pinned_pages(void);
+/* Stage-2 table pages of all VMs, freed ones not counted (debugfs). */
+extern atomic_long_t axvcpu_nr_table_pages;
 
 /* vcpu_state.c */
 int axvcpu_set_current(struct axvcpu_vcpu *vcpu);

@@ -512,6 +512,8 @@ static int axvcpu_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "hardware_users: %d\n", axvcpu_hardware_users());
 	seq_printf(m, "enabled_cpus: %d\n", axvcpu_enabled_cpus());
 	seq_printf(m, "pinned_pages: %ld\n", axvcpu_pinned_pages());
+	seq_printf(m, "table_pages: %ld\n",
+		   atomic_long_read(&axvcpu_nr_table_pages));
 	seq_printf(m, "strict_transitions: %d\n", axvcpu_strict_transitions);
 	return 0;
 }

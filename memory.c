@@ -19,6 +19,7 @@
 #define AXVCPU_PIN_CHUNK	(256UL * 1024)
 
 static atomic_long_t axvcpu_nr_pinned = ATOMIC_LONG_INIT(0);
+atomic_long_t axvcpu_nr_table_pages = ATOMIC_LONG_INIT(0);
 
 long axvcpu_pinned_pages(void)
 {
@@ -142,11 +143,14 @@ static int axvcpu_create_slot(struct axvcpu_vm *vm,
 	if (axvcpu_arch->map) {
 		r = axvcpu_arch->map(vm, slot);
 		if (r)
-			goto out_unpin;
+			goto out_sync;
 	}
 	vm->slots[slot->id] = slot;
 	return 0;
 
+out_sync:
+	/* The map undid itself; a vCPU may have used what it mapped. */
+	axvcpu_vm_sync_guests(vm);
 out_unpin:
 	atomic_long_sub(slot->npages, &axvcpu_nr_pinned);
 	unpin_user_pages(slot->pages, slot->npages);

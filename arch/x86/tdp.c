@@ -7,10 +7,16 @@
  * they differ in their entries' bits, which struct x86_tdp_format gives.
  * A 2 MiB entry maps a 2 MiB aligned guest range whose pinned pages are
  * physically contiguous and aligned; everything else gets 4 KiB entries.
- * Tables are freed with the VM.  Called under the VM lock.
+ *
+ * A table that an unmap empties is unlinked at once and freed at the next
+ * map or unmap, or with the VM: after the unmap, memory.c waits until no
+ * vCPU is in guest mode with the old tables, whose walks may still read
+ * it.  Called under the VM lock.
  */
 #include <linux/gfp.h>
+#include <linux/list.h>
 #include <linux/mm.h>
+#include <linux/string.h>
 #include <asm/io.h>
 #include <asm/pgtable.h>
 #include <asm/pgtable_types.h>
@@ -28,6 +34,18 @@ static unsigned int tdp_index(u64 gpa, int level)
 static u64 *tdp_table(u64 entry)
 {
 	return phys_to_virt(entry & PTE_PFN_MASK);
+}
+
+/* Tables unlinked by the last unmap: no walk can reach them any more. */
+static void tdp_free_unlinked(struct x86_tdp *t)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, &t->unlinked, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+		atomic_long_dec(&axvcpu_nr_table_pages);
+	}
 }
 
 /*
@@ -51,6 +69,7 @@ static u64 *tdp_entry(struct x86_tdp *t, u64 gpa, int level, bool alloc)
 			page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 			if (!page)
 				return NULL;
+			atomic_long_inc(&axvcpu_nr_table_pages);
 			*e = page_to_phys(page) | f->table;
 		} else if (*e & f->huge) {
 			return NULL;	/* a 2 MiB entry: slots never overlap */
@@ -71,12 +90,18 @@ int x86_tdp_map(struct x86_tdp *t, struct axvcpu_memslot *slot)
 		return -EINVAL;
 	if (!(slot->flags & KVM_MEM_READONLY))
 		prot |= f->write;
+	tdp_free_unlinked(t);
 
 	while (i < slot->npages) {
 		u64 gpa = slot->gpa + i * PAGE_SIZE;
 		bool huge = f->huge && axvcpu_slot_huge_ok(slot, i);
 		u64 *e = tdp_entry(t, gpa, huge ? 2 : 1, true);
 
+		/* A table there (never so: unmaps unlink them): use it. */
+		if (huge && e && (*e & f->present) && !(*e & f->huge)) {
+			huge = false;
+			e = tdp_entry(t, gpa, 1, true);
+		}
 		if (!e) {
 			x86_tdp_unmap(t, slot);
 			return -ENOMEM;
@@ -88,23 +113,41 @@ int x86_tdp_map(struct x86_tdp *t, struct axvcpu_memslot *slot)
 	return 0;
 }
 
-void x86_tdp_unmap(struct x86_tdp *t, struct axvcpu_memslot *slot)
+/*
+ * Clear the entries of [gpa, end) in table, of level; unlink the tables
+ * below it that this leaves empty.  True when table is empty now.
+ */
+static bool tdp_clear(struct x86_tdp *t, u64 *table, int level, u64 gpa,
+		      u64 end)
 {
-	u64 gpa = slot->gpa, end = slot->gpa + slot->size;
+	const struct x86_tdp_format *f = t->fmt;
+	u64 span = BIT_ULL(PAGE_SHIFT + 9 * (level - 1));
 
 	while (gpa < end) {
-		u64 *e = tdp_entry(t, gpa, 2, false);
+		u64 next = min(round_down(gpa, span) + span, end);
+		u64 *e = &table[tdp_index(gpa, level)];
 
-		if (t->fmt->huge && e && (*e & t->fmt->huge)) {
+		if ((*e & f->present) && level > 1 && !(*e & f->huge)) {
+			u64 *below = tdp_table(*e);
+
+			if (tdp_clear(t, below, level - 1, gpa, next)) {
+				*e = 0;
+				list_add(&virt_to_page(below)->lru,
+					 &t->unlinked);
+			}
+		} else {
 			*e = 0;
-			gpa += PMD_SIZE;
-			continue;
 		}
-		e = tdp_entry(t, gpa, 1, false);
-		if (e)
-			*e = 0;
-		gpa += PAGE_SIZE;
+		gpa = next;
 	}
+	return !memchr_inv(table, 0, PAGE_SIZE);
+}
+
+void x86_tdp_unmap(struct x86_tdp *t, struct axvcpu_memslot *slot)
+{
+	tdp_free_unlinked(t);
+	tdp_clear(t, t->root, t->fmt->levels, slot->gpa,
+		  slot->gpa + slot->size);
 	atomic64_inc(&t->gen);
 }
 
@@ -117,17 +160,23 @@ static void tdp_free_table(const struct x86_tdp_format *f, u64 *table,
 		if ((table[i] & f->present) && !(f->huge && (table[i] & f->huge)))
 			tdp_free_table(f, tdp_table(table[i]), level - 1);
 	free_page((unsigned long)table);
+	atomic_long_dec(&axvcpu_nr_table_pages);
 }
 
 int x86_tdp_init(struct x86_tdp *t, const struct x86_tdp_format *fmt)
 {
 	t->fmt = fmt;
 	atomic64_set(&t->gen, 0);
+	INIT_LIST_HEAD(&t->unlinked);
 	t->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	return t->root ? 0 : -ENOMEM;
+	if (!t->root)
+		return -ENOMEM;
+	atomic_long_inc(&axvcpu_nr_table_pages);
+	return 0;
 }
 
 void x86_tdp_free(struct x86_tdp *t)
 {
+	tdp_free_unlinked(t);
 	tdp_free_table(t->fmt, t->root, t->fmt->levels);
 }

@@ -9,6 +9,7 @@ struct axvcpu_arch_ops;
 
 #include <linux/atomic.h>
 #include <linux/kvm.h>
+#include <linux/list.h>
 #include <linux/types.h>
 #include <asm/cpufeature.h>
 #include <asm/processor.h>
@@ -145,6 +146,7 @@ struct x86_tdp {
 	const struct x86_tdp_format *fmt;
 	/* Bumped when a mapping goes: vCPUs flush their TLB tag before entry. */
 	atomic64_t gen;
+	struct list_head unlinked;	/* emptied tables, freed later */
 };
 
 /* The longest x86 instruction. */

@@ -693,6 +693,46 @@ TEST_F(dev, region_pins_pages)
 	ASSERT_STATUS("pinned_pages", 0);
 }
 
+/*
+ * Stage-2 tables go with the mappings that needed them: a slot of 4 KiB
+ * pages, then a slot of one 2 MiB block in the same place, over and over,
+ * keep a handful of table pages, and the VM's end frees them all.
+ */
+TEST_F(dev, region_tables_freed)
+{
+	size_t huge = 2UL << 20;
+	long long base, n, most = 0;
+	char *raw, *mem;
+	int i;
+
+	raw = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, raw);
+	mem = (char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+	madvise(mem, huge, MADV_HUGEPAGE);
+	memset(mem, 1, huge);
+
+	base = status_get("table_pages");
+	ASSERT_LT(0, base) TH_LOG("a VM has a stage-2 root");
+	for (i = 0; i < 64; i++) {
+		ASSERT_EQ(0, set_region(self->vm_fd, 0, 0, huge, self->page,
+					mem));
+		ASSERT_EQ(0, set_region(self->vm_fd, 0, 0, huge, 0, mem));
+		ASSERT_EQ(0, set_region(self->vm_fd, 0, 0, huge, huge, mem));
+		n = status_get("table_pages");
+		if (n > most)
+			most = n;
+		ASSERT_EQ(0, set_region(self->vm_fd, 0, 0, huge, 0, mem));
+	}
+	/* Three levels below the root at most, and a root of up to 16. */
+	EXPECT_GE(base + 16, most) TH_LOG("%lld table pages for one slot",
+					  most);
+	ASSERT_EQ(0, close(self->vm_fd));
+	self->vm_fd = -1;
+	ASSERT_STATUS("table_pages", 0);
+	munmap(raw, 2 * huge);
+}
+
 /* A ROM-like slot: read-only guest memory over a read-only mapping. */
 TEST_F(dev, readonly_slot_on_readonly_mapping)
 {
