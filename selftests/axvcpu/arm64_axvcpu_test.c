@@ -417,8 +417,8 @@ static void slot_cycles(struct __test_metadata *_metadata, int vm_fd,
 /*
  * The 4 KiB slot needs a table page under the 2 MiB entry; deleted, it
  * must free it, never leave it for the block that replaces the table
- * entry to leak.  Counted in MemFree after a warm-up: a leak is CYCLES
- * pages.  The buffer must be a transparent huge page for a block.
+ * entry to leak.  Counted in MemFree after a warm-up: a leak is up to
+ * CYCLES pages.  The buffer must be a transparent huge page for a block.
  */
 TEST(stage2_tables_freed)
 {
@@ -450,7 +450,12 @@ TEST(stage2_tables_freed)
 	       before, after, CYCLES, huge);
 	if (huge < 2048)
 		SKIP(return, "no transparent huge page: no block to map");
-	EXPECT_LT(before - after, leak_kb / 2);
+	/*
+	 * Not every cycle may get its block (a long-term pin can migrate
+	 * the huge page out of a movable area and split it): the old code
+	 * leaked 500 pages in 2048 cycles here, the fixed one none.
+	 */
+	EXPECT_LT(before - after, leak_kb / 8);
 }
 
 /* --- lifetimes ----------------------------------------------------------- */
