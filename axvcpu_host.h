@@ -130,6 +130,8 @@ struct axvcpu_arch_ops {
 	int (*vcpu_handle_exit)(struct axvcpu_vcpu *vcpu);
 	void (*vcpu_run_begin)(struct axvcpu_vcpu *vcpu);
 	void (*vcpu_run_end)(struct axvcpu_vcpu *vcpu);
+	/* An injected interrupt can be taken now (NULL: always). */
+	bool (*vcpu_interruptible)(struct axvcpu_vcpu *vcpu);
 	long (*vcpu_ioctl)(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 			   void __user *argp);
 	long (*vm_ioctl)(struct axvcpu_vm *vm, unsigned int ioctl,

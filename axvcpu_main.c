@@ -85,6 +85,11 @@ static const struct vm_operations_struct axvcpu_vcpu_vm_ops = {
 
 static int axvcpu_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct axvcpu_vcpu *vcpu = file->private_data;
+
+	/* kvm_run is the VM's process's, like the ioctls that fill it. */
+	if (vcpu->vm->mm != current->mm)
+		return -EIO;
 	vma->vm_ops = &axvcpu_vcpu_vm_ops;
 	return 0;
 }
@@ -129,6 +134,8 @@ static __poll_t axvcpu_vcpu_poll(struct file *file, poll_table *wait)
 {
 	struct axvcpu_vcpu *vcpu = file->private_data;
 
+	if (vcpu->vm->mm != current->mm)
+		return EPOLLERR;
 	return axvcpu_trace_poll(vcpu, file, wait);
 }
 

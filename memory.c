@@ -143,15 +143,14 @@ static int axvcpu_create_slot(struct axvcpu_vm *vm,
 	if (axvcpu_arch->map) {
 		r = axvcpu_arch->map(vm, slot);
 		if (r)
-			goto out_sync;
+			goto out_unpin;
 	}
 	vm->slots[slot->id] = slot;
 	return 0;
 
-out_sync:
-	/* The map undid itself; a vCPU may have used what it mapped. */
-	axvcpu_vm_sync_guests(vm);
 out_unpin:
+	/* The map undid itself, but a vCPU may have used what it mapped. */
+	axvcpu_vm_sync_guests(vm);
 	atomic_long_sub(slot->npages, &axvcpu_nr_pinned);
 	unpin_user_pages(slot->pages, slot->npages);
 out_free_pages:

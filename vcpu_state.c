@@ -18,6 +18,7 @@
 #include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
+#include <linux/sched/isolation.h>
 #include <linux/sched/signal.h>
 #include <linux/smp.h>
 #include <linux/uaccess.h>
@@ -301,9 +302,25 @@ static int axvcpu_do_setup(struct axvcpu_vcpu *vcpu,
 	return 0;
 }
 
-/* The CPU a bind request names, or the one we pick; -EINVAL if none. */
+/* Isolated from the scheduler's balancing or from the tick (nohz_full). */
+static bool axvcpu_cpu_isolated(int cpu)
+{
+	return !housekeeping_test_cpu(cpu, HK_TYPE_DOMAIN) ||
+	       !housekeeping_test_cpu(cpu, HK_TYPE_TICK);
+}
+
+/*
+ * The CPU a bind request names, or the one we pick; -EINVAL if none.  A
+ * pick is the favored CPU, else the caller's, else one of the caller's
+ * affinity (which its cpuset bounds), else any of the set: the host's
+ * isolated CPUs last.  The guest itself only ever runs where the thread
+ * in KVM_RUN may (axvcpu_confine()).
+ */
 static int axvcpu_pick_cpu(struct axvcpu_vcpu *vcpu, int cpu)
 {
+	const struct cpumask *prefer[] = { current->cpus_ptr, cpu_online_mask };
+	int i, pass;
+
 	if (cpu != AXVCPU_CPU_ANY) {
 		if (cpu < 0 || cpu >= nr_cpu_ids || !cpu_online(cpu) ||
 		    !cpumask_test_cpu(cpu, vcpu->cpu_set))
@@ -315,8 +332,13 @@ static int axvcpu_pick_cpu(struct axvcpu_vcpu *vcpu, int cpu)
 	cpu = raw_smp_processor_id();
 	if (cpumask_test_cpu(cpu, vcpu->cpu_set))
 		return cpu;
-	cpu = cpumask_first_and(vcpu->cpu_set, cpu_online_mask);
-	return cpu < nr_cpu_ids ? cpu : -EINVAL;
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < ARRAY_SIZE(prefer); i++)
+			for_each_cpu_and(cpu, vcpu->cpu_set, prefer[i])
+				if (cpu_online(cpu) &&
+				    (pass || !axvcpu_cpu_isolated(cpu)))
+					return cpu;
+	return -EINVAL;
 }
 
 static int axvcpu_do_bind(struct axvcpu_vcpu *vcpu, int want)
@@ -669,10 +691,17 @@ static int axvcpu_enter(struct axvcpu_vcpu *vcpu)
 	return r;
 }
 
+/*
+ * A kick, or an interrupt the guest can take: a guest that halted with
+ * interrupts masked sleeps on (as kvm_arch_vcpu_runnable() has it)
+ * instead of waking to halt again at once.
+ */
 static bool axvcpu_should_wake(struct axvcpu_vcpu *vcpu)
 {
 	return test_bit(AXVCPU_REQ_KICK, &vcpu->requests) ||
-	       !bitmap_empty(vcpu->irq_pending, AXVCPU_NR_IRQS);
+	       (!bitmap_empty(vcpu->irq_pending, AXVCPU_NR_IRQS) &&
+		(!axvcpu_arch->vcpu_interruptible ||
+		 axvcpu_arch->vcpu_interruptible(vcpu)));
 }
 
 /*

@@ -238,6 +238,7 @@ static void s2_free_list(struct list_head *freed)
 	list_for_each_entry_safe(page, next, freed, lru) {
 		list_del(&page->lru);
 		__free_page(page);
+		atomic_long_dec(&axvcpu_nr_table_pages);
 	}
 }
 
@@ -261,6 +262,7 @@ static u64 *s2_entry(struct arm64_vm *v, u64 gpa, int level, bool alloc)
 			page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 			if (!page)
 				return NULL;
+			atomic_long_inc(&axvcpu_nr_table_pages);
 			/* The zeroed table before the entry that names it. */
 			dsb(ishst);
 			WRITE_ONCE(*e, page_to_phys(page) | S2_TABLE);
@@ -474,10 +476,13 @@ static void s2_free_table(u64 *table, int level)
 	for (i = 0; level < 3 && i < n; i++)
 		if ((table[i] & S2_TABLE) == S2_TABLE)
 			s2_free_table(s2_table(table[i]), level + 1);
-	if (level == 1)
+	if (level == 1) {
 		free_pages((unsigned long)table, S2_ROOT_ORDER);
-	else
+		atomic_long_sub(1 << S2_ROOT_ORDER, &axvcpu_nr_table_pages);
+	} else {
 		free_page((unsigned long)table);
+		atomic_long_dec(&axvcpu_nr_table_pages);
+	}
 }
 
 int arm64_stage2_init(struct arm64_vm *v)
@@ -486,6 +491,7 @@ int arm64_stage2_init(struct arm64_vm *v)
 					 S2_ROOT_ORDER);
 	if (!v->pgd)
 		return -ENOMEM;
+	atomic_long_add(1 << S2_ROOT_ORDER, &axvcpu_nr_table_pages);
 	/* Its VMID comes with the first entry (arm64_vmid_update()). */
 	atomic64_set(&v->vmid, 0);
 	return 0;

@@ -324,6 +324,11 @@ static bool svm_interruptible(const struct svm_vcpu *svm)
 	       !(svm->vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK);
 }
 
+static bool svm_vcpu_interruptible(struct axvcpu_vcpu *vcpu)
+{
+	return svm_interruptible(to_svm(vcpu));
+}
+
 /* Ask for an exit as soon as the guest can take an interrupt. */
 static void svm_open_window(struct svm_vcpu *svm, bool open)
 {
@@ -924,6 +929,7 @@ static const struct axvcpu_arch_ops svm_ops = {
 	.vcpu_handle_exit = svm_handle_exit,
 	.vcpu_run_begin = svm_run_begin,
 	.vcpu_run_end = svm_run_end,
+	.vcpu_interruptible = svm_vcpu_interruptible,
 	.vcpu_ioctl = svm_vcpu_ioctl,
 	.vm_ioctl = x86_vm_ioctl,
 	.check_extension = x86_check_extension,

@@ -82,6 +82,7 @@ struct vmx_cpu {
 	struct page *vmxon;
 	struct vmx_vcpu *current_vmcs;	/* the VMCS VMPTRLD made current */
 	struct list_head loaded;	/* VMCSs active here */
+	bool loaded_busy;		/* loaded is being changed */
 	struct desc_ptr idt;
 	u64 last_vm;			/* the VM whose guest ran here last */
 };
@@ -291,6 +292,17 @@ static int vmx_hardware_enable(void)
 	return 0;
 }
 
+/*
+ * An emergency restart's NMI may interrupt a change of the list of loaded
+ * VMCSs: it must not walk the list then (see vmx_hardware_disable()).
+ */
+static void vmx_loaded_busy(struct vmx_cpu *vc, bool busy)
+{
+	barrier();
+	WRITE_ONCE(vc->loaded_busy, busy);
+	barrier();
+}
+
 /* VMCLEAR the VMCS here: its state goes to memory, it can move. */
 static void vmx_clear_here(struct vmx_vcpu *vmx)
 {
@@ -300,7 +312,9 @@ static void vmx_clear_here(struct vmx_vcpu *vmx)
 	local_irq_save(flags);
 	if (vmx->cpu == smp_processor_id()) {
 		vmcs_clear(vmx->vmcs_pa);
+		vmx_loaded_busy(vc, true);
 		list_del(&vmx->loaded_link);
+		vmx_loaded_busy(vc, false);
 		if (vc->current_vmcs == vmx)
 			vc->current_vmcs = NULL;
 		/* The list before the CPU: see vmx_vcpu_unbind(). */
@@ -316,14 +330,18 @@ static void vmx_clear_fn(void *data)
 	vmx_clear_here(data);
 }
 
-/* This CPU, any context: every VMCS active here is cleared first. */
+/*
+ * This CPU, any context: every VMCS active here is cleared first, unless
+ * an emergency NMI came while the list was changing: VMXOFF alone then.
+ */
 static void vmx_hardware_disable(void)
 {
 	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
 	struct vmx_vcpu *vmx, *tmp;
 
-	list_for_each_entry_safe(vmx, tmp, &vc->loaded, loaded_link)
-		vmx_clear_here(vmx);
+	if (!READ_ONCE(vc->loaded_busy))
+		list_for_each_entry_safe(vmx, tmp, &vc->loaded, loaded_link)
+			vmx_clear_here(vmx);
 	vmx_off();
 	cr4_clear_bits(X86_CR4_VMXE);
 }
@@ -574,7 +592,9 @@ static int vmx_load(struct vmx_vcpu *vmx)
 		r = vmcs_load(vmx->vmcs_pa);
 	if (!r) {
 		vc->current_vmcs = vmx;
+		vmx_loaded_busy(vc, true);
 		list_add(&vmx->loaded_link, &vc->loaded);
+		vmx_loaded_busy(vc, false);
 		vmx->cpu = cpu;
 		vmx->launched = false;
 	}
@@ -773,6 +793,11 @@ static bool vmx_interruptible(const struct vmx_vcpu *vmx)
 				    GUEST_INTR_STATE_MOV_SS));
 }
 
+static bool vmx_vcpu_interruptible(struct axvcpu_vcpu *vcpu)
+{
+	return vmx_interruptible(to_vmx(vcpu));
+}
+
 /*
  * Deliver the highest injected vector when the guest can take it; until
  * then, and for request_interrupt_window, wait for the window to open.
@@ -951,7 +976,7 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	if ((vmx->exit.reason & 0xffff) == EXIT_REASON_EXCEPTION_NMI &&
 	    (vmx->exit.intr_info & INTR_INFO_INTR_TYPE_MASK) ==
 	    INTR_TYPE_NMI_INTR)
-		asm volatile("int $2");
+		axvcpu_vmx_do_nmi();
 
 	vmx->rip = vmcs_read(GUEST_RIP);
 	vmx->x.regs[__VCPU_REGS_RSP] = vmcs_read(GUEST_RSP);
@@ -1488,6 +1513,7 @@ static const struct axvcpu_arch_ops vmx_ops = {
 	.vcpu_handle_exit = vmx_handle_exit,
 	.vcpu_run_begin = vmx_run_begin,
 	.vcpu_run_end = vmx_run_end,
+	.vcpu_interruptible = vmx_vcpu_interruptible,
 	.vcpu_ioctl = vmx_vcpu_ioctl,
 	.vm_ioctl = x86_vm_ioctl,
 	.check_extension = x86_check_extension,

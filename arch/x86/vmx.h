@@ -14,6 +14,7 @@
 #define VMX_ENTER_FAULT		2	/* the instruction faulted (VMX is off) */
 
 int axvcpu_vmx_enter(unsigned long *regs, bool launched);
+void axvcpu_vmx_do_nmi(void);
 /* Where a VM exit lands: the VMCS's HOST_RIP. */
 extern const char axvcpu_vmx_exit[];
 

@@ -15,6 +15,7 @@
 #include <linux/linkage.h>
 #include <asm/asm.h>
 #include <asm/nospec-branch.h>
+#include <asm/segment.h>
 #include <asm/unwind_hints.h>
 
 #include "x86_entry_macros.S"
@@ -92,3 +93,32 @@ SYM_INNER_LABEL(axvcpu_vmx_exit, SYM_L_GLOBAL)
 	_ASM_EXTABLE(2b, .Lfault)
 	_ASM_EXTABLE(3b, .Lfault)
 SYM_FUNC_END(axvcpu_vmx_enter)
+
+/* 6.1 exports the entry as asm_exc_nmi_noist; see Kbuild. */
+#ifndef AXVCPU_NMI_ENTRY
+#define AXVCPU_NMI_ENTRY	asm_exc_nmi_noist
+#endif
+
+/*
+ * void axvcpu_vmx_do_nmi(void)
+ *
+ * The host's NMI that exited the guest, handled now as if it had arrived
+ * here: an interrupt frame as the CPU builds it (a 16-byte aligned stack,
+ * SS, RSP, RFLAGS, CS, then the return address) and the kernel's NMI
+ * entry, which ends in IRET.  Unlike INT 2, this keeps NMIs blocked until
+ * that IRET, as a real NMI does.  Interrupts are off.
+ */
+SYM_FUNC_START(axvcpu_vmx_do_nmi)
+	push %rbp
+	mov %rsp, %rbp
+	and $-16, %rsp
+	push $__KERNEL_DS
+	push %rbp
+	pushf
+	push $__KERNEL_CS
+	call AXVCPU_NMI_ENTRY
+	/* IRET restored RSP to RBP; objtool is told so this way. */
+	mov %rbp, %rsp
+	pop %rbp
+	RET
+SYM_FUNC_END(axvcpu_vmx_do_nmi)

@@ -758,6 +758,8 @@ struct eio_result {
 	int unbind;
 	int reset;
 	int create_vcpu;
+	int mmap;		/* 0, or the errno of a failed mmap */
+	int poll;		/* revents */
 };
 
 struct eio_args {
@@ -771,6 +773,8 @@ static int child_axvcpu_ioctls(void *arg)
 	struct eio_args *a = arg;
 	struct axvcpu_create_vcpu cv;
 	struct axvcpu_state st;
+	struct pollfd pfd;
+	void *run;
 
 	cv_init(&cv, 1, AXVCPU_CPU_ANY);
 	a->res->get_state = axvcpu_get_state(a->vcpu_fd, &st);
@@ -779,6 +783,11 @@ static int child_axvcpu_ioctls(void *arg)
 	a->res->unbind = axvcpu_unbind(a->vcpu_fd);
 	a->res->reset = axvcpu_reset(a->vcpu_fd);
 	a->res->create_vcpu = axvcpu_create_vcpu(a->vm_fd, &cv);
+	run = mmap(NULL, page_size(), PROT_READ, MAP_SHARED, a->vcpu_fd, 0);
+	a->res->mmap = run == MAP_FAILED ? errno : 0;
+	pfd.fd = a->vcpu_fd;
+	pfd.events = POLLIN;
+	a->res->poll = poll(&pfd, 1, 0) == 1 ? pfd.revents : 0;
 	return 0;
 }
 
@@ -799,6 +808,8 @@ TEST_F(dev, other_process_gets_eio)
 	EXPECT_EQ(-EIO, args.res->unbind);
 	EXPECT_EQ(-EIO, args.res->reset);
 	EXPECT_EQ(-EIO, args.res->create_vcpu);
+	EXPECT_EQ(EIO, args.res->mmap);
+	EXPECT_EQ(POLLERR, args.res->poll);
 
 	/* Nothing the child tried reached the vCPU. */
 	ASSERT_EQ(0, axvcpu_get_state(args.vcpu_fd, &st));

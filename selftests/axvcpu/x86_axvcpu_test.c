@@ -465,6 +465,40 @@ TEST_F(axv, halt_block)
 	ASSERT_EQ(0ULL, st.refused);
 }
 
+/* CLI; HLT in a loop: no interrupt can end this halt. */
+static const uint8_t cli_halt_code[] = {
+	0xfa,				/* 00: cli */
+	0xf4,				/* 01: 1: hlt */
+	0xeb, 0xfd,			/* 02: jmp 1b */
+};
+
+/*
+ * Halted with interrupts off and an interrupt queued: the vCPU sleeps,
+ * instead of waking to halt again at once; a kick still wakes it.
+ */
+TEST_F(axv, halt_block_interrupts_off)
+{
+	struct xg_vcpu *v = &self->vcpu;
+	struct axvcpu_state st;
+	int cpu = self->cpu;
+
+	install_irq_handler(&self->vm);
+	real_mode_guest(_metadata, &self->vm, v, cli_halt_code,
+			sizeof(cli_halt_code));
+	ASSERT_EQ(0, axvcpu_setup(v->fd, AXVCPU_HALT_BLOCK, 0, 0));
+	ASSERT_EQ(0, axvcpu_bind(v->fd, cpu, 0));
+	ASSERT_EQ(0, inject(v, VECTOR, 0));
+
+	runner_start(_metadata, &self->runner, v, cpu);
+	expect_blocked(_metadata, &self->runner, cpu, 1);
+	get_state(_metadata, v, &st);
+	ASSERT_EQ(1ULL, st.transitions[AXVCPU_STATE_RUNNING]);
+	ASSERT_EQ(0, kick(v));
+	expect_blocked(_metadata, &self->runner, cpu, 2);
+	ASSERT_EQ(0, pthread_kill(self->runner.tid, SIGUSR1));
+	runner_expect(_metadata, &self->runner, -EINTR);
+}
+
 /* With policy EXIT the same HLT is KVM_EXIT_HLT, and nothing blocks. */
 static void halt_exits(struct __test_metadata *_metadata, struct xg_vcpu *v,
 		       struct axvcpu_state *st)
