@@ -27,6 +27,7 @@
 
 struct axvcpu_vm;
 struct axvcpu_vcpu;
+struct dentry;
 
 /* One KVM_SET_USER_MEMORY_REGION slot: pinned for its whole life. */
 struct axvcpu_memslot {
@@ -163,7 +164,39 @@ long axvcpu_pinned_pages(void);
 /* Stage-2 table pages of all VMs, freed ones not counted (debugfs). */
 extern atomic_long_t axvcpu_nr_table_pages;
 
+/* test_hooks.c: nothing without AXVCPU_TEST_HOOKS, a static key with. */
+#ifdef AXVCPU_TEST_HOOKS
+#include <linux/jump_label.h>
+DECLARE_STATIC_KEY_FALSE(axvcpu_test_hooks_key);
+bool __axvcpu_should_fail(enum axvcpu_step step);
+void __axvcpu_test_stall(void);
+void axvcpu_test_hooks_debugfs(struct dentry *dir);
+
+/* The test asked this step to fail (as hardware would: EIO). */
+static __always_inline bool axvcpu_should_fail(enum axvcpu_step step)
+{
+	return static_branch_unlikely(&axvcpu_test_hooks_key) &&
+	       __axvcpu_should_fail(step);
+}
+
+/* KVM_RUN stays RUNNING as long as the test asked, or until a signal. */
+static __always_inline void axvcpu_test_stall(void)
+{
+	if (static_branch_unlikely(&axvcpu_test_hooks_key))
+		__axvcpu_test_stall();
+}
+#else
+static inline bool axvcpu_should_fail(enum axvcpu_step step)
+{
+	return false;
+}
+
+static inline void axvcpu_test_stall(void) { }
+static inline void axvcpu_test_hooks_debugfs(struct dentry *dir) { }
+#endif
+
 /* vcpu_state.c */
+extern const char * const axvcpu_step_names[AXVCPU_NR_STEPS];
 int axvcpu_set_current(struct axvcpu_vcpu *vcpu);
 struct axvcpu_vcpu *axvcpu_get_current(void);
 void axvcpu_clear_current(struct axvcpu_vcpu *vcpu);

@@ -544,6 +544,7 @@ static int __init axvcpu_init(void)
 		goto out_hardware_exit;
 
 	axvcpu_debugfs = debugfs_create_dir("axvcpu", NULL);
+	axvcpu_test_hooks_debugfs(axvcpu_debugfs);
 	debugfs_create_file("status", 0400, axvcpu_debugfs, NULL,
 			    &axvcpu_status_fops);
 	pr_info("axvcpu: %s backend ready\n", axvcpu_arch->name);

@@ -30,15 +30,7 @@ module_param_named(strict_transitions, axvcpu_strict_transitions, bool, 0444);
 MODULE_PARM_DESC(strict_transitions,
 		 "A request from the wrong state also makes the vCPU INVALID");
 
-/* Test hooks, root only: see Documentation/testing.rst. */
-static unsigned int axvcpu_test_stall_ms;
-module_param_named(test_stall_ms, axvcpu_test_stall_ms, uint, 0600);
-MODULE_PARM_DESC(test_stall_ms,
-		 "Test hook: KVM_RUN waits this long (ms, at most 10000) in RUNNING");
-
-static atomic_t axvcpu_fail_step = ATOMIC_INIT(AXVCPU_STEP_NONE);
-
-static const char * const axvcpu_step_names[AXVCPU_NR_STEPS] = {
+const char * const axvcpu_step_names[AXVCPU_NR_STEPS] = {
 	[AXVCPU_STEP_NONE] = "none",
 	[AXVCPU_STEP_SETUP] = "setup",
 	[AXVCPU_STEP_BIND] = "bind",
@@ -46,40 +38,6 @@ static const char * const axvcpu_step_names[AXVCPU_NR_STEPS] = {
 	[AXVCPU_STEP_RUN] = "run",
 	[AXVCPU_STEP_RESET] = "reset",
 };
-
-static int axvcpu_fail_step_set(const char *val, const struct kernel_param *kp)
-{
-	int i;
-
-	for (i = 0; i < AXVCPU_NR_STEPS; i++) {
-		if (sysfs_streq(val, axvcpu_step_names[i])) {
-			atomic_set(&axvcpu_fail_step, i);
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static int axvcpu_fail_step_get(char *buf, const struct kernel_param *kp)
-{
-	return scnprintf(buf, PAGE_SIZE, "%s\n",
-			 axvcpu_step_names[atomic_read(&axvcpu_fail_step)]);
-}
-
-static const struct kernel_param_ops axvcpu_fail_step_ops = {
-	.set = axvcpu_fail_step_set,
-	.get = axvcpu_fail_step_get,
-};
-module_param_cb(fail_step, &axvcpu_fail_step_ops, NULL, 0600);
-MODULE_PARM_DESC(fail_step,
-		 "Test hook: the next arch step of this name fails (setup, bind, unbind, run, reset)");
-
-/* Consume the injected failure if it names this step. */
-static bool axvcpu_should_fail(enum axvcpu_step step)
-{
-	return atomic_read(&axvcpu_fail_step) == step &&
-	       atomic_cmpxchg(&axvcpu_fail_step, step, AXVCPU_STEP_NONE) == step;
-}
 
 /* The vCPU in guest mode, or handling its exit, on each CPU. */
 static DEFINE_PER_CPU(struct axvcpu_vcpu *, axvcpu_current_vcpu);
@@ -612,15 +570,6 @@ static void axvcpu_exit_to_user(struct axvcpu_vcpu *vcpu, u32 reason)
 {
 	vcpu->run->exit_reason = reason;
 	WRITE_ONCE(vcpu->last_exit_reason, reason);
-}
-
-/* The test hook: stay RUNNING, holding the vCPU, until it ends or a signal. */
-static void axvcpu_test_stall(void)
-{
-	unsigned int ms = READ_ONCE(axvcpu_test_stall_ms);
-
-	if (ms)
-		msleep_interruptible(min(ms, AXVCPU_STALL_MS_MAX));
 }
 
 /*

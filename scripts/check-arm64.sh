@@ -36,7 +36,8 @@ env=$("$AX_SCRIPTS/arm64-kernel.sh") || setup_failed arm64-kernel
 eval "$env"
 
 build_module "$KDIR_ARM64" "$out/module" ARCH=arm64 \
-	CROSS_COMPILE=aarch64-linux-gnu- || setup_failed build-module
+	CROSS_COMPILE=aarch64-linux-gnu- AXVCPU_TEST_HOOKS=y ||
+	setup_failed build-module
 tests=$(CROSS_COMPILE=aarch64-linux-gnu- build_selftests "$selftests" \
 	"$out/selftests" "$out/selftests.log") ||
 	setup_failed build-selftests

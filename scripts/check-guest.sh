@@ -58,7 +58,8 @@ if [ "${AXVCPU_KERNEL:-}" = debug ]; then
 	export AXVCPU_MEM=${AXVCPU_MEM:-2048}
 fi
 
-build_module "$KDIR" "$out/module" || setup_failed build-module
+build_module "$KDIR" "$out/module" AXVCPU_TEST_HOOKS=y ||
+	setup_failed build-module
 tests=$(build_selftests "$selftests" "$out/selftests" \
 	"$out/selftests.log") ||
 	setup_failed build-selftests

@@ -111,7 +111,8 @@ check_sparse()
 	local kdir=$1 dir=$out/sparse rc=0 ours
 
 	copy_module_tree "$dir"
-	kbuild "$kdir" "$dir" C=2 CHECK=sparse >"$dir.log" || rc=$?
+	kbuild "$kdir" "$dir" C=2 CHECK=sparse AXVCPU_TEST_HOOKS=y >"$dir.log" ||
+		rc=$?
 	# (The compiler's own warnings, "... [-Wfoo]", are the W=1 checks'.)
 	ours=$(awk -v d="$dir/" 'index($0, d) == 1 &&
 		/:[0-9]+:([0-9]+:)? (warning|error):/ &&
@@ -133,7 +134,8 @@ kernel_env
 
 check_checkpatch
 # shellcheck disable=SC2153 # KDIR and KDIR_612 come from kernel_env
-check_w1 w1-6.1 "$KDIR"
+# The 6.1 builds with the test hooks, 6.12 and arm64 without.
+check_w1 w1-6.1 "$KDIR" AXVCPU_TEST_HOOKS=y
 check_w1 w1-6.12 "$KDIR_612"
 if kdir_arm64=$("$AX_SCRIPTS/arm64-headers.sh"); then
 	check_w1 w1-arm64 "$kdir_arm64" ARCH=arm64 \

@@ -107,6 +107,14 @@ static int do_request(int fd, struct kvm_run *run, enum request req)
 
 /* --- test-only module parameters --------------------------------------- */
 
+/* The test hooks exist only in a module built with AXVCPU_TEST_HOOKS=y. */
+#define REQUIRE_TEST_HOOKS()						\
+	do {								\
+		if (access("/sys/module/axvcpu/parameters/fail_step", F_OK)) \
+			SKIP(return,					\
+			     "axvcpu was built without AXVCPU_TEST_HOOKS=y"); \
+	} while (0)
+
 static void check_fail_step_unset(struct __test_metadata *_metadata)
 {
 	char buf[64];
@@ -1411,6 +1419,8 @@ TEST_F(vcpu, fail_step_setup)
 	int fd = self->env.vcpu_fd;
 	struct axvcpu_state st;
 
+	REQUIRE_TEST_HOOKS();
+
 	ASSERT_EQ(0, param_write("fail_step", "setup"));
 	ASSERT_EQ(-EIO, axvcpu_setup(fd, AXVCPU_HALT_EXIT, 0, 0));
 	check_step_failed(_metadata, fd, &st);
@@ -1421,6 +1431,8 @@ TEST_F(vcpu, fail_step_bind)
 {
 	int fd = self->env.vcpu_fd;
 	struct axvcpu_state st;
+
+	REQUIRE_TEST_HOOKS();
 
 	drive_to(_metadata, fd, AXVCPU_STATE_FREE);
 	ASSERT_EQ(0, param_write("fail_step", "bind"));
@@ -1434,6 +1446,8 @@ TEST_F(vcpu, fail_step_unbind)
 	int fd = self->env.vcpu_fd;
 	struct axvcpu_state st;
 
+	REQUIRE_TEST_HOOKS();
+
 	drive_to(_metadata, fd, AXVCPU_STATE_READY);
 	ASSERT_EQ(0, param_write("fail_step", "unbind"));
 	ASSERT_EQ(-EIO, axvcpu_unbind(fd));
@@ -1445,6 +1459,8 @@ TEST_F(vcpu, fail_step_run)
 {
 	int fd = self->env.vcpu_fd;
 	struct axvcpu_state st;
+
+	REQUIRE_TEST_HOOKS();
 
 	drive_to(_metadata, fd, AXVCPU_STATE_READY);
 	ASSERT_EQ(0, param_write("fail_step", "run"));
@@ -1458,6 +1474,8 @@ TEST_F(vcpu, fail_step_reset)
 {
 	int fd = self->env.vcpu_fd;
 	struct axvcpu_state st;
+
+	REQUIRE_TEST_HOOKS();
 
 	drive_to(_metadata, fd, AXVCPU_STATE_INVALID);
 	ASSERT_EQ(0, param_write("fail_step", "reset"));
@@ -1479,6 +1497,8 @@ TEST_F(vcpu, fail_step_is_one_shot)
 	struct axvcpu_state st;
 	char buf[64];
 	int b, c;
+
+	REQUIRE_TEST_HOOKS();
 
 	b = create_vcpu(self->env.vm_fd, 1);
 	ASSERT_LE(0, b);
@@ -1651,6 +1671,8 @@ TEST_F(stall, get_state_while_running)
 	struct axvcpu_state st;
 	long long t0, t1;
 
+	REQUIRE_TEST_HOOKS();
+
 	start_stalled_run(_metadata, &self->a, fd, STALL_MS);
 
 	t0 = now_ms();
@@ -1679,6 +1701,8 @@ TEST_F(stall, requests_refused_while_running)
 	long long t0, t1;
 	size_t i;
 	int ret;
+
+	REQUIRE_TEST_HOOKS();
 
 	start_stalled_run(_metadata, &self->a, fd, STALL_MS);
 
@@ -1710,6 +1734,8 @@ TEST_F(stall, second_run_waits)
 	int fd = self->env.vcpu_fd;
 	struct axvcpu_state st;
 
+	REQUIRE_TEST_HOOKS();
+
 	start_stalled_run(_metadata, &self->a, fd, SHORT_STALL_MS);
 	ASSERT_EQ(0, run_thread_start(&self->b, fd));
 	sleep_ms(300);
@@ -1731,6 +1757,8 @@ TEST_F(stall, signal_interrupts_run)
 {
 	int fd = self->env.vcpu_fd;
 	struct axvcpu_state st;
+
+	REQUIRE_TEST_HOOKS();
 
 	start_stalled_run(_metadata, &self->a, fd, SIGNAL_STALL_MS);
 	sleep_ms(100);
@@ -2141,6 +2169,8 @@ TEST_F(reload, strict_bind_during_run_invalidates)
 	struct axvcpu_state st;
 	long long t0, t1;
 	int fd;
+
+	REQUIRE_TEST_HOOKS();
 
 	if (!ko_readable())
 		SKIP(return, KO_MISSING, axvcpu_ko_path());
