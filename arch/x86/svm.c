@@ -125,6 +125,7 @@ static void svm_hardware_disable(void)
 {
 	u64 efer;
 
+	x86_uret_cpu_down();
 	wrmsrl(MSR_VM_HSAVE_PA, 0);
 	rdmsrl(MSR_EFER, efer);
 	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
@@ -435,6 +436,7 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 		      svm->x.xcr0 != svm_host_xcr0;
 	if (switch_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, svm->x.xcr0);
+	x86_uret_load(svm->x.uret, BIT(X86_URET_TSC_AUX));
 	x86_switch_to_guest(&svm->x, svm->vmcb->save.dr7,
 			    svm->vmcb->save.cr4);
 
@@ -629,15 +631,26 @@ static int svm_exit_xsetbv(struct axvcpu_vcpu *vcpu)
 	return AXVCPU_EXIT_CONTINUE;
 }
 
-/* Only EFER is the guest's to write; the rest of the MSRs it may not use. */
+/*
+ * EFER and TSC_AUX are the guest's (the syscall MSRs are, without exits);
+ * the rest of the MSRs it may not use.
+ */
 static int svm_exit_msr(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	bool write = svm->vmcb->control.exit_info_1;
 	unsigned long *regs = svm->x.regs;
 	u32 msr = regs[__VCPU_REGS_RCX];
+	bool gp;
 	u64 val;
 
+	if (x86_uret_msr(&svm->x, msr, write, BIT(X86_URET_TSC_AUX), &gp)) {
+		if (gp)
+			svm_inject_gp(svm);
+		else
+			svm_skip_insn(svm, 2);	/* 0f 30, 0f 32 */
+		return AXVCPU_EXIT_CONTINUE;
+	}
 	if (msr != MSR_EFER) {
 		svm_inject_gp(svm);
 		return AXVCPU_EXIT_CONTINUE;

@@ -144,6 +144,7 @@ static u64 vmx_cr0_fixed0, vmx_cr0_fixed1, vmx_cr4_fixed0, vmx_cr4_fixed1;
 static bool vmx_vpid_ok, vmx_invvpid_single, vmx_invept_single;
 static bool vmx_inout_info;
 static bool vmx_l1d_flush;	/* L1TF: flush the L1D before each entry */
+static unsigned int vmx_uret_mask;	/* x86_uret_load()'s MSRs */
 static u64 vmx_host_xcr0, vmx_host_pat;
 static struct page *vmx_msr_bitmap;
 
@@ -342,6 +343,7 @@ static void vmx_hardware_disable(void)
 	if (!READ_ONCE(vc->loaded_busy))
 		list_for_each_entry_safe(vmx, tmp, &vc->loaded, loaded_link)
 			vmx_clear_here(vmx);
+	x86_uret_cpu_down();
 	vmx_off();
 	cr4_clear_bits(X86_CR4_VMXE);
 }
@@ -844,6 +846,7 @@ static bool vmx_switch_to_guest(struct vmx_vcpu *vmx, u64 *host_kgs)
 		native_write_cr2(vmx->cr2);
 	rdmsrl(MSR_KERNEL_GS_BASE, *host_kgs);
 	wrmsrl(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
+	x86_uret_load(vmx->x.uret, vmx_uret_mask);
 	x86_switch_to_guest(&vmx->x, vmx->dr7, vmx->cr4);
 	return switch_xcr0;
 }
@@ -1094,14 +1097,25 @@ static int vmx_exit_ept_violation(struct axvcpu_vcpu *vcpu)
 	return AXVCPU_EXIT_USER;
 }
 
-/* Only EFER is the guest's to write; the rest of the MSRs it may not use. */
+/*
+ * EFER and the MSRs switched on the way to user space are the guest's;
+ * the rest of the MSRs it may not use.
+ */
 static int vmx_exit_msr(struct axvcpu_vcpu *vcpu, bool write)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	unsigned long *regs = vmx->x.regs;
 	u32 msr = regs[__VCPU_REGS_RCX];
+	bool gp;
 	u64 val;
 
+	if (x86_uret_msr(&vmx->x, msr, write, vmx_uret_mask, &gp)) {
+		if (gp)
+			vmx_inject_gp(vmx);
+		else
+			vmx_skip_insn(vmx);
+		return AXVCPU_EXIT_CONTINUE;
+	}
 	if (msr != MSR_EFER) {
 		vmx_inject_gp(vmx);
 		return AXVCPU_EXIT_CONTINUE;
@@ -1635,6 +1649,11 @@ static int vmx_setup_controls(void)
 		vmx_preempt_ticks = max_t(u32, tsc_khz >>
 					  (misc & VMX_MISC_TIMER_RATE), 1);
 	}
+
+	/* RDTSCP and RDPID read TSC_AUX: the guest's where it has them. */
+	vmx_uret_mask = X86_URET_SYSCALL |
+		((vmx_proc2 & SECONDARY_EXEC_ENABLE_RDTSCP) ?
+		 BIT(X86_URET_TSC_AUX) : 0);
 
 	/* L1TF: KVM's "always" flush, where the CPU has the command. */
 	if (boot_cpu_has_bug(X86_BUG_L1TF) &&

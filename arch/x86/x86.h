@@ -115,6 +115,19 @@ struct x86_io {
 	u64 next_rip;
 };
 
+/* MSRs the guest owns until the CPU returns to user space (uret.c). */
+enum x86_uret_msr {
+	X86_URET_STAR,
+	X86_URET_LSTAR,
+	X86_URET_CSTAR,
+	X86_URET_SFMASK,
+	X86_URET_TSC_AUX,
+	X86_NR_URET,
+};
+
+#define X86_URET_SYSCALL	(BIT(X86_URET_STAR) | BIT(X86_URET_LSTAR) | \
+				 BIT(X86_URET_CSTAR) | BIT(X86_URET_SFMASK))
+
 /* The part of an x86 vCPU that the backends share. */
 struct x86_vcpu {
 	unsigned long regs[__VCPU_REGS_R15 + 1];	/* by __VCPU_REGS_* */
@@ -127,6 +140,7 @@ struct x86_vcpu {
 	/* DR0-DR3: in the CPU only while the guest's DR7 arms one of them. */
 	u64 db[4];
 	u64 dr6;		/* VMX: the CPU's DR6 stays the host's */
+	u64 uret[X86_NR_URET];	/* the guest's values, by enum x86_uret_msr */
 	u32 pkru, host_pkru;
 	bool pkru_loaded;	/* the guest runs with its own PKRU */
 };
@@ -226,6 +240,13 @@ u64 x86_mmio_write_value(const struct x86_mmio_op *op,
 void x86_mmio_complete_read(const struct x86_mmio_op *op, unsigned long *regs,
 			    u64 data);
 u64 x86_vm_serial(void);
+unsigned int x86_uret_have(void);
+int x86_uret_index(u32 msr);
+bool x86_uret_valid(int i, u64 val);
+void x86_uret_load(const u64 *vals, unsigned int mask);
+bool x86_uret_msr(struct x86_vcpu *x, u32 msr, bool write, unsigned int mask,
+		  bool *gp);
+void x86_uret_cpu_down(void);
 void axvcpu_x86_cpuid(u32 apic_id, u64 guest_cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx);
 

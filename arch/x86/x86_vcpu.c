@@ -32,6 +32,7 @@ void x86_reset_regs(struct x86_vcpu *x)
 	x->xcr0 = XFEATURE_MASK_FP;
 	x->pending = X86_PENDING_NONE;
 	memset(x->db, 0, sizeof(x->db));
+	memset(x->uret, 0, sizeof(x->uret));
 	x->dr6 = X86_RESET_DR6;
 	x->pkru = 0;
 }

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
+#include <sched.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -479,6 +480,54 @@ TEST_F(hostile, pkru_is_the_guests)
 	EXPECT_EQ(host, host_rdpkru());
 	EXPECT_EQ(0x0cU, out_value(_metadata, &self->vcpu));
 	EXPECT_EQ(host, host_rdpkru());
+}
+
+/*
+ * The syscall MSRs and TSC_AUX: the guest writes LSTAR and TSC_AUX, the
+ * VMM thread makes a system call and reads its own TSC_AUX, the guest
+ * reads its values back (RDMSR, RDTSCP).
+ */
+GUEST16(uret_guest,
+	"mov $0xc0000082, %ecx\n"	/* LSTAR */
+	"mov $0x1234, %eax\n"
+	"xor %edx, %edx\n"
+	"wrmsr\n"
+	"mov $0xc0000103, %ecx\n"	/* TSC_AUX */
+	"mov $0x55, %eax\n"
+	"wrmsr\n"
+	"out %eax, $0x10\n"
+	"mov $0xc0000082, %ecx\n"
+	"rdmsr\n"
+	"out %eax, $0x10\n"
+	"rdtscp\n"
+	"mov %ecx, %eax\n"
+	"out %eax, $0x10\n"
+	"hlt\n");
+
+TEST_F(hostile, syscall_msrs_and_tsc_aux_are_the_guests)
+{
+	unsigned int a, b, c, d, aux;
+	cpu_set_t one;
+
+	if (!__get_cpuid(0x80000001, &a, &b, &c, &d) || !(d & (1u << 27)))
+		SKIP(return, "no RDTSCP");
+	/* RDTSCP below reads the CPU number: stay on one CPU. */
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	if (xg_is_kvm())
+		ASSERT_EQ(0, xg_kvm_set_supported_cpuid(self->vm.sys_fd,
+							&self->vcpu));
+	real_mode_guest(_metadata, &self->vm, &self->vcpu, uret_guest,
+			uret_guest_end - uret_guest);
+	ASSERT_EQ(0x55U, out_value(_metadata, &self->vcpu));
+	/* The host's own again, on the way back to user space. */
+	ASSERT_LT(0, getpid());
+	asm volatile("rdtscp" : "=c"(aux) : : "eax", "edx");
+	EXPECT_EQ((unsigned int)sched_getcpu(), aux & 0xfff);
+	EXPECT_EQ(0x1234U, out_value(_metadata, &self->vcpu));
+	EXPECT_EQ(0x55U, out_value(_metadata, &self->vcpu));
+	run_expect(_metadata, &self->vcpu, KVM_EXIT_HLT);
 }
 
 TEST_HARNESS_MAIN
