@@ -16,6 +16,7 @@
  */
 #include <linux/cpu.h>
 #include <linux/delay.h>
+#include <linux/kvm_host.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/sched/isolation.h>
@@ -634,9 +635,18 @@ static int axvcpu_enter(struct axvcpu_vcpu *vcpu)
 	/* guest_cpu before the requests; pairs with axvcpu_kick(). */
 	smp_mb();
 	clear_bit(AXVCPU_REQ_KICK, &vcpu->requests);
+	/* The scheduler's accounting: this is guest time (PF_VCPU). */
+	guest_timing_enter_irqoff();
 	r = axvcpu_arch_step_here(&c);
 	WRITE_ONCE(vcpu->guest_cpu, -1);
-	local_irq_enable();	/* host interrupts that exited the guest */
+	/*
+	 * The host interrupts that exited the guest, a tick among them: as
+	 * in KVM, taken while the time is still the guest's.
+	 */
+	local_irq_enable();
+	local_irq_disable();
+	guest_timing_exit_irqoff();
+	local_irq_enable();
 	return r;
 }
 

@@ -14,6 +14,7 @@
 #include <linux/arm-smccc.h>
 #include <linux/cpu.h>
 #include <linux/err.h>
+#include <linux/kvm_host.h>
 #include <linux/miscdevice.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -202,8 +203,11 @@ static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
 	write_sysreg((unsigned long)axvcpu_arm64_vectors, vbar_el2);
 	isb();
 
+	/* Lockdep and RCU: the CPU is the guest's (KVM's order). */
+	guest_state_enter_irqoff();
 	axvcpu_arm64_enter(&a->core.regs, &a->exit,
 			   a->ptrauth ? a->keys : NULL);
+	guest_state_exit_irqoff();
 
 	/* The guest took the SError, or it is still pending. */
 	if (hcr & HCR_VSE)

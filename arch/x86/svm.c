@@ -11,6 +11,7 @@
  */
 #include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/kvm_host.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
@@ -442,10 +443,13 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 
 	/* GIF=0 and IF=1: host interrupts exit the guest, taken after STGI. */
 	svm_clgi();
+	/* Lockdep and RCU: the CPU is the guest's (KVM's order). */
+	guest_state_enter_irqoff();
 	raw_local_irq_enable();
 	axvcpu_svm_enter(svm->x.regs, svm->vmcb_pa,
 			 page_to_phys(sc->host_state));
 	raw_local_irq_disable();
+	guest_state_exit_irqoff();
 	svm_stgi();
 
 	x86_switch_to_host(&svm->x);

@@ -16,6 +16,7 @@
 #include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/idr.h>
+#include <linux/kvm_host.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
@@ -944,7 +945,10 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	switch_xcr0 = vmx_switch_to_guest(vmx, &host_kgs);
 	if (vmx_l1d_flush)
 		wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
+	/* Lockdep and RCU: the CPU is the guest's (KVM's order). */
+	guest_state_enter_irqoff();
 	r = axvcpu_vmx_enter(vmx->x.regs, vmx->launched);
+	guest_state_exit_irqoff();
 	if (debugctl)
 		update_debugctlmsr(debugctl);
 	vmx_switch_to_host(vmx, switch_xcr0, host_kgs, ds, es, fs, gs,
