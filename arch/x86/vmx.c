@@ -983,7 +983,7 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	if ((vmx->exit.reason & 0xffff) == EXIT_REASON_EXCEPTION_NMI &&
 	    (vmx->exit.intr_info & INTR_INFO_INTR_TYPE_MASK) ==
 	    INTR_TYPE_NMI_INTR)
-		axvcpu_vmx_do_nmi();
+		vmx_do_nmi();
 
 	vmx->rip = vmcs_read(GUEST_RIP);
 	vmx->x.regs[__VCPU_REGS_RSP] = vmcs_read(GUEST_RSP);

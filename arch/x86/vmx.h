@@ -15,6 +15,20 @@
 
 int axvcpu_vmx_enter(unsigned long *regs, bool launched);
 void axvcpu_vmx_do_nmi(void);
+
+/*
+ * The host's NMI that exited the guest, handled now.  A kernel without
+ * KVM's VMX exports no NMI entry: INT 2 then, which does not keep NMIs
+ * blocked until the handler's IRET.
+ */
+static inline void vmx_do_nmi(void)
+{
+#if IS_ENABLED(CONFIG_KVM_INTEL)
+	axvcpu_vmx_do_nmi();
+#else
+	asm volatile("int $2");
+#endif
+}
 /* Where a VM exit lands: the VMCS's HOST_RIP. */
 extern const char axvcpu_vmx_exit[];
 

@@ -94,6 +94,8 @@ SYM_INNER_LABEL(axvcpu_vmx_exit, SYM_L_GLOBAL)
 	_ASM_EXTABLE(3b, .Lfault)
 SYM_FUNC_END(axvcpu_vmx_enter)
 
+/* The kernel exports its NMI entry only when it has KVM's VMX. */
+#if IS_ENABLED(CONFIG_KVM_INTEL)
 /* 6.1 exports the entry as asm_exc_nmi_noist; see Kbuild. */
 #ifndef AXVCPU_NMI_ENTRY
 #define AXVCPU_NMI_ENTRY	asm_exc_nmi_noist
@@ -122,3 +124,4 @@ SYM_FUNC_START(axvcpu_vmx_do_nmi)
 	pop %rbp
 	RET
 SYM_FUNC_END(axvcpu_vmx_do_nmi)
+#endif
