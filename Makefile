@@ -13,6 +13,8 @@
 #			and KVM's ABI tests against KVM arm64
 #   make check-debug	the same on a debug kernel built from linux-source
 #			(KASAN, lockdep, kmemleak, UBSAN, ...; cached)
+#   make fuzz		the long fuzzer run: over a million ioctl calls on
+#			x86 (debug kernel) and on arm64; about two hours
 #   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse
 #   make run		run axvm's sample guests on axvcpu: natively if this
 #			machine can load the module, else in the emulators
@@ -81,6 +83,9 @@ check-debug:
 lint:
 	@scripts/lint.sh
 
+fuzz:
+	@scripts/fuzz.sh
+
 run:
 	@scripts/run.sh
 
@@ -97,4 +102,4 @@ deps:
 	@scripts/deps.sh
 
 .PHONY: all modules clean check check-x86-svm check-x86-vmx check-arm64 \
-	check-debug lint run bench bench-x86-vmx bench-arm64 deps
+	check-debug fuzz lint run bench bench-x86-vmx bench-arm64 deps
