@@ -21,7 +21,8 @@
 
 #include "x86_entry_macros.S"
 
-.section .text, "ax"
+/* Between guest_state_enter_irqoff() and its exit: nothing to trace. */
+.section .noinstr.text, "ax"
 
 SYM_FUNC_START(axvcpu_svm_enter)
 	X86_PUSH_CALLEE_SAVED

@@ -22,7 +22,8 @@
 
 #define HOST_RSP	0x6c14
 
-.section .text, "ax"
+/* Between guest_state_enter_irqoff() and its exit: nothing to trace. */
+.section .noinstr.text, "ax"
 
 SYM_FUNC_START(axvcpu_vmx_enter)
 	X86_PUSH_CALLEE_SAVED
@@ -96,6 +97,7 @@ SYM_FUNC_END(axvcpu_vmx_enter)
 
 /* The kernel exports its NMI entry only when it has KVM's VMX. */
 #if IS_ENABLED(CONFIG_KVM_INTEL)
+.section .text, "ax"
 /* 6.1 exports the entry as asm_exc_nmi_noist; see Kbuild. */
 #ifndef AXVCPU_NMI_ENTRY
 #define AXVCPU_NMI_ENTRY	asm_exc_nmi_noist
