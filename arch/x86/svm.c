@@ -419,6 +419,7 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 	s64 gen = atomic64_read(&v->tdp.gen);
 	bool switch_xcr0;
 
+	x86_fpu_reload();
 	/* No ASID since a reset, or this CPU's generation moved on. */
 	svm_vcpu_bind(vcpu);
 	svm_vm_barrier(sc, v);

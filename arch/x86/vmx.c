@@ -894,6 +894,7 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	u32 proc;
 	int r;
 
+	x86_fpu_reload();
 	r = vmx_load(vmx);
 	if (r)
 		return r;

@@ -295,16 +295,25 @@ static inline void x86_run_end(struct axvcpu_vcpu *vcpu, u64 rflags,
 }
 
 /*
- * What every entry switches on both vendors, with interrupts off (KVM's
- * vcpu_enter_guest): the FPU registers a context switch inside KVM_RUN
- * gave back to another task, the guest's breakpoints when its DR7 arms
- * one, and its PKRU when it may use protection keys.
+ * First thing of an entry, interrupts off (KVM's vcpu_enter_guest): a
+ * context switch inside KVM_RUN gave the FPU registers to another task;
+ * the guest's come back, with the host's XCR0 still in force so that
+ * every state component is restored.
+ */
+static __always_inline void x86_fpu_reload(void)
+{
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+}
+
+/*
+ * What every entry switches on both vendors, with interrupts off: the
+ * guest's breakpoints when its DR7 arms one, and its PKRU when it may use
+ * protection keys.
  */
 static __always_inline void x86_switch_to_guest(struct x86_vcpu *x, u64 dr7,
 						u64 cr4)
 {
-	if (test_thread_flag(TIF_NEED_FPU_LOAD))
-		switch_fpu_return();
 	if (unlikely(dr7 & X86_DR7_ENABLES))
 		x86_load_guest_db(x);
 	if (cpu_feature_enabled(X86_FEATURE_OSPKE)) {
