@@ -137,6 +137,8 @@ struct axvcpu_arch_ops {
 			   void __user *argp);
 	long (*vm_ioctl)(struct axvcpu_vm *vm, unsigned int ioctl,
 			 void __user *argp);
+	/* The system fd's own ioctls; -EINVAL for one it does not know. */
+	long (*dev_ioctl)(unsigned int ioctl, void __user *argp);
 	int (*check_extension)(long cap);
 	void (*exit)(void);		/* free what probe allocated */
 };

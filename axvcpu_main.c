@@ -47,6 +47,9 @@ static long axvcpu_check_extension(long cap)
 {
 	switch (cap) {
 	case KVM_CAP_USER_MEMORY:
+	/* KVM's generic answers: deleting and joining slots work. */
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_IMMEDIATE_EXIT:
 		return 1;
@@ -107,6 +110,7 @@ static long axvcpu_vcpu_ioctl(struct file *file, unsigned int ioctl,
 			      unsigned long arg)
 {
 	struct axvcpu_vcpu *vcpu = file->private_data;
+	long r;
 
 	if (vcpu->vm->mm != current->mm)
 		return -EIO;
@@ -114,8 +118,11 @@ static long axvcpu_vcpu_ioctl(struct file *file, unsigned int ioctl,
 	if (ioctl == KVM_RUN)
 		return arg ? -EINVAL : axvcpu_vcpu_run(vcpu);
 	if (_IOC_TYPE(ioctl) == AXVCPU_IO)
-		return axvcpu_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
-	return axvcpu_vcpu_arch_ioctl(vcpu, ioctl, (void __user *)arg);
+		r = axvcpu_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
+	else
+		r = axvcpu_vcpu_arch_ioctl(vcpu, ioctl, (void __user *)arg);
+	/* The handlers say -ENOTTY for what they do not know; KVM, EINVAL. */
+	return r == -ENOTTY ? -EINVAL : r;
 }
 
 /* The transition log, AXVCPU_TRACE_STATES; see vcpu_trace.c. */
@@ -494,7 +501,10 @@ static long axvcpu_dev_ioctl(struct file *file, unsigned int ioctl,
 	case KVM_GET_VCPU_MMAP_SIZE:
 		return arg ? -EINVAL : axvcpu_arch->run_pages * PAGE_SIZE;
 	default:
-		return -ENOTTY;
+		/* kvm_arch_dev_ioctl(): KVM's errno for the unknown, EINVAL. */
+		return axvcpu_arch->dev_ioctl ?
+		       axvcpu_arch->dev_ioctl(ioctl, (void __user *)arg) :
+		       -EINVAL;
 	}
 }
 

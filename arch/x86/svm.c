@@ -270,6 +270,7 @@ static void svm_vcpu_destroy(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 
+	x86_cpuid_free(&svm->x);
 	fpu_free_guest_fpstate(&svm->fpu);
 	free_page((unsigned long)svm->vmcb);
 	kfree(svm);
@@ -950,6 +951,7 @@ static const struct axvcpu_arch_ops svm_ops = {
 	.vcpu_interruptible = svm_vcpu_interruptible,
 	.vcpu_ioctl = svm_vcpu_ioctl,
 	.vm_ioctl = x86_vm_ioctl,
+	.dev_ioctl = x86_dev_ioctl,
 	.check_extension = x86_check_extension,
 	.exit = svm_exit,
 };
@@ -982,6 +984,8 @@ const struct axvcpu_arch_ops *axvcpu_svm_probe(void)
 
 	if (cr4_read_shadow() & X86_CR4_OSXSAVE)
 		svm_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	/* VMLOAD switches the syscall MSRs, uret.c TSC_AUX where it exists. */
+	x86_guest_uret = x86_uret_have();
 	svm_npt_format.levels = pgtable_l5_enabled() ? 5 : 4;
 
 	r = svm_alloc_maps();

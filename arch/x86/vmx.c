@@ -727,6 +727,7 @@ static void vmx_vcpu_destroy(struct axvcpu_vcpu *vcpu)
 		vmx_vcpu_unbind(vcpu);
 	if (vmx->vpid)
 		ida_free(&vmx_vpids, vmx->vpid);
+	x86_cpuid_free(&vmx->x);
 	fpu_free_guest_fpstate(&vmx->fpu);
 	__free_page(vmx->vmcs);
 	kfree(vmx);
@@ -1535,6 +1536,7 @@ static const struct axvcpu_arch_ops vmx_ops = {
 	.vcpu_interruptible = vmx_vcpu_interruptible,
 	.vcpu_ioctl = vmx_vcpu_ioctl,
 	.vm_ioctl = x86_vm_ioctl,
+	.dev_ioctl = x86_dev_ioctl,
 	.check_extension = x86_check_extension,
 	.exit = vmx_exit,
 };
@@ -1659,6 +1661,7 @@ static int vmx_setup_controls(void)
 	vmx_uret_mask = X86_URET_SYSCALL |
 		((vmx_proc2 & SECONDARY_EXEC_ENABLE_RDTSCP) ?
 		 BIT(X86_URET_TSC_AUX) : 0);
+	x86_guest_uret = vmx_uret_mask & x86_uret_have();
 
 	/* L1TF: KVM's "always" flush, where the CPU has the command. */
 	if (boot_cpu_has_bug(X86_BUG_L1TF) &&

@@ -33,7 +33,6 @@ u64 x86_vm_serial(void)
 /* Leaf 0x40000000: the hypervisor's signature, "axvcpuaxvcpu". */
 #define AXVCPU_CPUID_SIGNATURE	0x40000000
 #define AXVCPU_CPUID_MAX	0x40000001
-#define CPUID_BIT(f)		BIT((f) & 31)
 
 /*
  * CPUID as the guest sees it: the host's values without SVM and VMX, with

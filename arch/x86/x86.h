@@ -143,7 +143,14 @@ struct x86_vcpu {
 	u64 uret[X86_NR_URET];	/* the guest's values, by enum x86_uret_msr */
 	u32 pkru, host_pkru;
 	bool pkru_loaded;	/* the guest runs with its own PKRU */
+	bool entered;		/* has been in guest mode: CPUID is fixed */
+	bool cpuid_set;		/* else CPUID is the host's (axvcpu_x86_cpuid) */
+	u32 cpuid_nent;
+	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2's table (cpuid.c) */
 };
+
+/* The bit of a CPUID register that an X86_FEATURE_* names. */
+#define CPUID_BIT(f)		BIT((f) & 31)
 
 /* A nested (NPT) or extended (EPT) page table of a VM's memory slots. */
 struct x86_tdp_format {
@@ -250,6 +257,15 @@ void x86_uret_cpu_down(void);
 void axvcpu_x86_cpuid(u32 apic_id, u64 guest_cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx);
 
+/* cpuid.c */
+extern unsigned int x86_guest_uret;
+long x86_dev_ioctl(unsigned int ioctl, void __user *argp);
+long x86_cpuid_ioctl(struct x86_vcpu *x, u64 cr4, unsigned int ioctl,
+		     void __user *argp);
+bool x86_cpuid_lookup(struct x86_vcpu *x, u64 cr4, u32 *eax, u32 *ebx,
+		      u32 *ecx, u32 *edx);
+void x86_cpuid_free(struct x86_vcpu *x);
+
 /* Interrupts: inline, they run on every entry. */
 
 static inline bool x86_irq_pending(struct axvcpu_vcpu *vcpu)
@@ -314,6 +330,7 @@ static __always_inline void x86_fpu_reload(void)
 static __always_inline void x86_switch_to_guest(struct x86_vcpu *x, u64 dr7,
 						u64 cr4)
 {
+	x->entered = true;
 	if (unlikely(dr7 & X86_DR7_ENABLES))
 		x86_load_guest_db(x);
 	if (cpu_feature_enabled(X86_FEATURE_OSPKE)) {

@@ -262,6 +262,12 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 	struct kvm_regs regs;
 
 	switch (ioctl) {
+	case KVM_SET_CPUID:
+	case KVM_SET_CPUID2:
+	case KVM_GET_CPUID2:
+		/* The fixups that follow CR4 are applied as the table moves. */
+		ops->get(vcpu, &sregs);
+		return x86_cpuid_ioctl(x, sregs.cr4, ioctl, argp);
 	case KVM_INTERRUPT:
 		if (copy_from_user(&irq, argp, sizeof(irq)))
 			return -EFAULT;
@@ -287,7 +293,7 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 			return -EFAULT;
 		return ops->set(vcpu, &sregs);
 	default:
-		return -ENOTTY;
+		return -EINVAL;		/* KVM x86's vCPU fd, unknown ioctl */
 	}
 }
 
@@ -302,9 +308,17 @@ long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 	}
 }
 
+/* KVM 6.1's answers, for what the x86 backends implement. */
 int x86_check_extension(long cap)
 {
-	return cap == KVM_CAP_SET_TSS_ADDR;
+	switch (cap) {
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_GET_MSR_FEATURES:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* What the decoders need of the segments (the backend adds the rest). */
@@ -502,13 +516,17 @@ int x86_exit_hypercall(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x)
 	return AXVCPU_EXIT_USER;
 }
 
-/* CPUID of RAX, RCX into RAX..RDX; the caller steps over it. */
+/*
+ * CPUID of RAX, RCX into RAX..RDX, from the table the VMM set, else the
+ * host's values; the caller steps over it.
+ */
 void x86_exit_cpuid(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 cr4)
 {
 	u32 eax = x->regs[__VCPU_REGS_RAX], ecx = x->regs[__VCPU_REGS_RCX];
 	u32 ebx, edx;
 
-	axvcpu_x86_cpuid(vcpu->vcpu_id, cr4, &eax, &ebx, &ecx, &edx);
+	if (!x86_cpuid_lookup(x, cr4, &eax, &ebx, &ecx, &edx))
+		axvcpu_x86_cpuid(vcpu->vcpu_id, cr4, &eax, &ebx, &ecx, &edx);
 	x->regs[__VCPU_REGS_RAX] = eax;
 	x->regs[__VCPU_REGS_RBX] = ebx;
 	x->regs[__VCPU_REGS_RCX] = ecx;

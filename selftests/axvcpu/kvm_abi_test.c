@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -81,6 +82,12 @@ static void check_caps(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(1, check_cap(fd, KVM_CAP_USER_MEMORY));
 	ASSERT_EQ(1, check_cap(fd, KVM_CAP_READONLY_MEM));
 	ASSERT_EQ(1, check_cap(fd, KVM_CAP_IMMEDIATE_EXIT));
+	ASSERT_EQ(1, check_cap(fd, KVM_CAP_DESTROY_MEMORY_REGION_WORKS));
+	ASSERT_EQ(1, check_cap(fd, KVM_CAP_JOIN_MEMORY_REGIONS_WORKS));
+#if defined(__x86_64__)
+	ASSERT_EQ(1, check_cap(fd, KVM_CAP_EXT_CPUID));
+	ASSERT_EQ(1, check_cap(fd, KVM_CAP_GET_MSR_FEATURES));
+#endif
 	ASSERT_EQ(0, check_cap(fd, 100000));
 
 	nr_vcpus = check_cap(fd, KVM_CAP_NR_VCPUS);
@@ -97,7 +104,10 @@ TEST_F(kvm, check_extension)
 	static const long caps[] = {
 		KVM_CAP_USER_MEMORY, KVM_CAP_READONLY_MEM,
 		KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_NR_VCPUS, KVM_CAP_MAX_VCPUS,
-		KVM_CAP_MAX_VCPU_ID, KVM_CAP_NR_MEMSLOTS, 100000,
+		KVM_CAP_MAX_VCPU_ID, KVM_CAP_NR_MEMSLOTS,
+		KVM_CAP_DESTROY_MEMORY_REGION_WORKS,
+		KVM_CAP_JOIN_MEMORY_REGIONS_WORKS, KVM_CAP_EXT_CPUID,
+		KVM_CAP_GET_MSR_FEATURES, 100000,
 	};
 	size_t i;
 
@@ -110,6 +120,189 @@ TEST_F(kvm, check_extension)
 			  check_cap(self->vm_fd, caps[i]))
 			TH_LOG("capability %ld", caps[i]);
 }
+
+/*
+ * An ioctl a file descriptor does not know: EINVAL on the system fd
+ * (kvm_arch_dev_ioctl()) and on a vCPU fd (an ioctl of another type, or of
+ * KVM's type unknown to kvm_arch_vcpu_ioctl()); ENOTTY on an x86 VM fd
+ * (kvm_arch_vm_ioctl()).
+ */
+TEST_F(kvm, unknown_ioctls)
+{
+	int vcpu = create_vcpu(self->vm_fd, 0);
+
+	ASSERT_LE(0, vcpu);
+	EXPECT_EQ(-EINVAL, do_ioctl(self->sys_fd, _IO(KVMIO, 0xfe), 0));
+	EXPECT_EQ(-EINVAL, do_ioctl(self->sys_fd, _IO('x', 1), 0));
+	EXPECT_EQ(-EINVAL, do_ioctl(self->sys_fd, KVM_RUN, 0));
+	EXPECT_EQ(-EINVAL, do_ioctl(self->sys_fd, KVM_CREATE_VCPU, 1));
+	EXPECT_EQ(-EINVAL, do_ioctl(vcpu, _IO(KVMIO, 0xfe), 0));
+	EXPECT_EQ(-EINVAL, do_ioctl(vcpu, _IO('x', 1), 0));
+	EXPECT_EQ(-EINVAL, do_ioctl(vcpu, KVM_CREATE_VCPU, 1));
+#if defined(__x86_64__)
+	EXPECT_EQ(-ENOTTY, do_ioctl(self->vm_fd, _IO(KVMIO, 0xfe), 0));
+	EXPECT_EQ(-ENOTTY, do_ioctl(self->vm_fd, _IO('x', 1), 0));
+	EXPECT_EQ(-ENOTTY, do_ioctl(self->vm_fd, KVM_RUN, 0));
+#endif
+	ASSERT_EQ(0, close(vcpu));
+}
+
+#if defined(__x86_64__)
+
+#define MSR_STAR_NR		0xc0000081	/* MSR_STAR */
+#define MSR_LSTAR_NR		0xc0000082	/* MSR_LSTAR */
+#define CPUID_1_ECX_OSXSAVE	(1U << 27)
+
+static struct kvm_cpuid2 *cpuid_alloc(unsigned int nent)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
+				      nent * sizeof(c->entries[0]));
+
+	if (c)
+		c->nent = nent;
+	return c;
+}
+
+static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, __u32 fn,
+					   __u32 idx)
+{
+	__u32 i;
+
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == idx)
+			return &c->entries[i];
+	return NULL;
+}
+
+/*
+ * KVM_GET_SUPPORTED_CPUID: too little room is E2BIG, nent untouched; more
+ * than KVM's 256 entries reads as 256.  OSXSAVE is left to the guest's
+ * CR4; leaf 0xd's sizes are those of the XCR0 it offers.
+ */
+TEST_F(kvm, get_supported_cpuid)
+{
+	struct kvm_cpuid2 *c = cpuid_alloc(300);
+	struct kvm_cpuid_entry2 *e, *x;
+	__u64 xcr0;
+	int i;
+
+	ASSERT_NE(NULL, c);
+	c->nent = 0;
+	EXPECT_EQ(-E2BIG, do_ioctl_ptr(self->sys_fd, KVM_GET_SUPPORTED_CPUID, c));
+	c->nent = 1;
+	EXPECT_EQ(-E2BIG, do_ioctl_ptr(self->sys_fd, KVM_GET_SUPPORTED_CPUID, c));
+	EXPECT_EQ(1U, c->nent);
+	EXPECT_EQ(-EFAULT, do_ioctl(self->sys_fd, KVM_GET_SUPPORTED_CPUID, 8));
+	c->nent = 300;
+	ASSERT_EQ(0, do_ioctl_ptr(self->sys_fd, KVM_GET_SUPPORTED_CPUID, c));
+	ASSERT_LT(1U, c->nent);
+	ASSERT_GE(256U, c->nent);
+	TH_LOG("%u entries", c->nent);
+
+	e = cpuid_find(c, 0, 0);
+	ASSERT_NE(NULL, e);
+	EXPECT_GE(0x1fU, e->eax);
+	e = cpuid_find(c, 1, 0);
+	ASSERT_NE(NULL, e);
+	EXPECT_EQ(0U, e->ecx & CPUID_1_ECX_OSXSAVE);
+
+	e = cpuid_find(c, 0xd, 0);
+	if (e && e->eax) {
+		EXPECT_EQ(KVM_CPUID_FLAG_SIGNIFCANT_INDEX, e->flags);
+		xcr0 = e->eax | (__u64)e->edx << 32;
+		EXPECT_EQ(1U, e->eax & 1);		/* x87 */
+		EXPECT_EQ(e->ebx, e->ecx);
+		for (i = 2; i < 64; i++) {
+			if (!(xcr0 & (1ULL << i)))
+				continue;
+			x = cpuid_find(c, 0xd, i);
+			ASSERT_NE(NULL, x) TH_LOG("leaf 0xd.%d", i);
+			EXPECT_LT(0U, x->eax);
+			EXPECT_GE(e->ebx, x->ebx + x->eax)
+				TH_LOG("leaf 0xd.%d", i);
+		}
+	}
+	free(c);
+}
+
+/* KVM_GET_EMULATED_CPUID: KVM checks that the padding comes clean. */
+TEST_F(kvm, get_emulated_cpuid)
+{
+	struct kvm_cpuid2 *c = cpuid_alloc(16);
+
+	ASSERT_NE(NULL, c);
+	c->nent = 0;
+	EXPECT_EQ(-E2BIG, do_ioctl_ptr(self->sys_fd, KVM_GET_EMULATED_CPUID, c));
+	c->nent = 16;
+	c->entries[3].padding[1] = 1;
+	EXPECT_EQ(-EINVAL, do_ioctl_ptr(self->sys_fd, KVM_GET_EMULATED_CPUID, c));
+	c->entries[3].padding[1] = 0;
+	ASSERT_EQ(0, do_ioctl_ptr(self->sys_fd, KVM_GET_EMULATED_CPUID, c));
+	EXPECT_GE(16U, c->nent);
+	free(c);
+}
+
+/* nmsrs comes back with the count, and E2BIG when it is more. */
+static struct kvm_msr_list *msr_list(struct __test_metadata *_metadata,
+				     int fd, unsigned long ioctl)
+{
+	struct kvm_msr_list head = { .nmsrs = 0 }, *l;
+	int ret;
+
+	ret = do_ioctl_ptr(fd, ioctl, &head);
+	EXPECT_TRUE(ret == 0 || ret == -E2BIG);
+	EXPECT_EQ(ret == -E2BIG, head.nmsrs > 0);
+	l = calloc(1, sizeof(*l) + (head.nmsrs + 1) * sizeof(__u32));
+	if (!l)
+		return NULL;
+	l->nmsrs = head.nmsrs + 1;
+	EXPECT_EQ(0, do_ioctl_ptr(fd, ioctl, l));
+	EXPECT_EQ(head.nmsrs, l->nmsrs);
+	EXPECT_EQ(-EFAULT, do_ioctl(fd, ioctl, 8));
+	return l;
+}
+
+TEST_F(kvm, msr_index_lists)
+{
+	struct kvm_msr_list *l;
+	bool star = false, lstar = false;
+	__u32 i;
+
+	l = msr_list(_metadata, self->sys_fd, KVM_GET_MSR_INDEX_LIST);
+	ASSERT_NE(NULL, l);
+	ASSERT_LT(0U, l->nmsrs);
+	for (i = 0; i < l->nmsrs; i++) {
+		star |= l->indices[i] == MSR_STAR_NR;
+		lstar |= l->indices[i] == MSR_LSTAR_NR;
+	}
+	EXPECT_TRUE(star);
+	EXPECT_TRUE(lstar);
+	free(l);
+
+	l = msr_list(_metadata, self->sys_fd, KVM_GET_MSR_FEATURE_INDEX_LIST);
+	ASSERT_NE(NULL, l);
+	TH_LOG("%u feature MSRs", l->nmsrs);
+	free(l);
+}
+
+/*
+ * KVM_GET_MSRS on the system fd reads feature MSRs: it stops at the first
+ * MSR that is not one (STAR), having read none; at 256 entries, E2BIG.
+ */
+TEST_F(kvm, feature_msrs)
+{
+	struct {
+		struct kvm_msrs head;
+		struct kvm_msr_entry e[1];
+	} m = { .head.nmsrs = 1, .e[0].index = MSR_STAR_NR };
+
+	EXPECT_EQ(0, do_ioctl_ptr(self->sys_fd, KVM_GET_MSRS, &m));
+	m.head.nmsrs = 256;
+	EXPECT_EQ(-E2BIG, do_ioctl_ptr(self->sys_fd, KVM_GET_MSRS, &m));
+	EXPECT_EQ(-EFAULT, do_ioctl(self->sys_fd, KVM_GET_MSRS, 8));
+}
+
+#endif /* __x86_64__ */
 
 TEST_F(kvm, vcpu_mmap_size)
 {

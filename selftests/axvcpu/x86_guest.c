@@ -440,10 +440,10 @@ uint64_t xg_io_value(struct xg_vcpu *vcpu)
 	return xg_le_get(xg_io_data(vcpu), vcpu->run->io.size);
 }
 
-int xg_kvm_set_supported_cpuid(int sys_fd, struct xg_vcpu *vcpu)
+struct kvm_cpuid2 *xg_get_supported_cpuid(int sys_fd)
 {
 	struct kvm_cpuid2 *cpuid = NULL;
-	unsigned int nent, i;
+	unsigned int nent;
 	int ret = -E2BIG;
 
 	for (nent = 64; nent <= 4096 && ret == -E2BIG; nent *= 2) {
@@ -451,21 +451,41 @@ int xg_kvm_set_supported_cpuid(int sys_fd, struct xg_vcpu *vcpu)
 		cpuid = calloc(1, sizeof(*cpuid) +
 			       nent * sizeof(cpuid->entries[0]));
 		if (!cpuid)
-			return -ENOMEM;
+			return NULL;
 		cpuid->nent = nent;
 		ret = xg_ioctl(sys_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
 	}
-	if (ret < 0)
-		goto out;
-
-	for (i = 0; i < cpuid->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
-
-		if (e->function == 1 && e->index == 0)
-			e->ecx |= 1U << 31;
+	if (ret < 0) {
+		free(cpuid);
+		return NULL;
 	}
+	return cpuid;
+}
+
+struct kvm_cpuid_entry2 *xg_cpuid_entry(struct kvm_cpuid2 *cpuid,
+					uint32_t function, uint32_t index)
+{
+	unsigned int i;
+
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == function &&
+		    cpuid->entries[i].index == index)
+			return &cpuid->entries[i];
+	return NULL;
+}
+
+int xg_kvm_set_supported_cpuid(int sys_fd, struct xg_vcpu *vcpu)
+{
+	struct kvm_cpuid2 *cpuid = xg_get_supported_cpuid(sys_fd);
+	struct kvm_cpuid_entry2 *e;
+	int ret;
+
+	if (!cpuid)
+		return -EIO;
+	e = xg_cpuid_entry(cpuid, 1, 0);
+	if (e)
+		e->ecx |= 1U << 31;
 	ret = xg_ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
-out:
 	free(cpuid);
 	return ret;
 }

@@ -148,10 +148,17 @@ uint64_t xg_le_get(const void *p, unsigned int size);
 void xg_le_put(void *p, unsigned int size, uint64_t value);
 
 /*
+ * KVM_GET_SUPPORTED_CPUID on @sys_fd, in a buffer grown until it fits
+ * (free() it); NULL on failure.
+ */
+struct kvm_cpuid2 *xg_get_supported_cpuid(int sys_fd);
+/* The entry of @function, @index in @cpuid, or NULL. */
+struct kvm_cpuid_entry2 *xg_cpuid_entry(struct kvm_cpuid2 *cpuid,
+					uint32_t function, uint32_t index);
+/*
  * KVM_SET_CPUID2 with what KVM_GET_SUPPORTED_CPUID on @sys_fd gives, plus
  * the hypervisor bit (CPUID.1:ECX[31]) as a VMM sets it: KVM shows a guest
- * an empty CPUID until the VMM sets one.  For KVM only: axvcpu computes
- * CPUID itself.
+ * an empty CPUID until the VMM sets one, axvcpu the host's values.
  */
 int xg_kvm_set_supported_cpuid(int sys_fd, struct xg_vcpu *vcpu);
 

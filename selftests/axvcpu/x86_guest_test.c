@@ -18,9 +18,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/time.h>
 
 #include "kselftest_harness.h"
@@ -843,17 +845,17 @@ static const uint32_t cpuid_leaves[] = {
 #define CPUID_IN	XG_DATA
 #define CPUID_OUT	(XG_DATA + 0x400)
 
-/* The guest's CPUID of each of cpuid_leaves, subleaf 0, into @out. */
-static void guest_cpuid(struct __test_metadata *_metadata, struct xg_vm *vm,
-			struct xg_vcpu *v, struct cpuid_regs *out)
+/* The guest's CPUID of each of the @n (leaf, subleaf) pairs @in, into @out. */
+static void guest_cpuid_of(struct __test_metadata *_metadata, struct xg_vm *vm,
+			   struct xg_vcpu *v, const uint32_t (*in)[2],
+			   size_t n, struct cpuid_regs *out)
 {
-	const size_t n = ARRAY_SIZE(cpuid_leaves);
 	struct kvm_regs regs;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		xg_le_put(xg_gpa(vm, CPUID_IN + 8 * i), 4, cpuid_leaves[i]);
-		xg_le_put(xg_gpa(vm, CPUID_IN + 8 * i + 4), 4, 0);
+		xg_le_put(xg_gpa(vm, CPUID_IN + 8 * i), 4, in[i][0]);
+		xg_le_put(xg_gpa(vm, CPUID_IN + 8 * i + 4), 4, in[i][1]);
 	}
 	long_mode_guest(_metadata, vm, v, cpuid_code, sizeof(cpuid_code));
 	get_regs(_metadata, v, &regs);
@@ -864,26 +866,40 @@ static void guest_cpuid(struct __test_metadata *_metadata, struct xg_vm *vm,
 	run_expect(_metadata, v, KVM_EXIT_HLT);
 	memcpy(out, xg_gpa(vm, CPUID_OUT), n * sizeof(*out));
 	for (i = 0; i < n; i++)
-		TH_LOG("leaf 0x%08x: %08x %08x %08x %08x", cpuid_leaves[i],
-		       out[i].eax, out[i].ebx, out[i].ecx, out[i].edx);
+		TH_LOG("leaf 0x%08x.%u: %08x %08x %08x %08x", in[i][0],
+		       in[i][1], out[i].eax, out[i].ebx, out[i].ecx,
+		       out[i].edx);
+}
+
+/* The guest's CPUID of each of cpuid_leaves, subleaf 0, into @out. */
+static void guest_cpuid(struct __test_metadata *_metadata, struct xg_vm *vm,
+			struct xg_vcpu *v, struct cpuid_regs *out)
+{
+	uint32_t in[ARRAY_SIZE(cpuid_leaves)][2];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cpuid_leaves); i++) {
+		in[i][0] = cpuid_leaves[i];
+		in[i][1] = 0;
+	}
+	guest_cpuid_of(_metadata, vm, v, in, ARRAY_SIZE(in), out);
 }
 
 enum { C_0, C_1, C_HV, C_EXT, C_EXT1 };	/* indices in cpuid_leaves */
 
 #define CPUID_1_ECX_HYPERVISOR	(1U << 31)
+#define CPUID_1_ECX_VMX		(1U << 5)
+#define CPUID_1_ECX_OSXSAVE	(1U << 27)
 #define CPUID_80000001_ECX_SVM	(1U << 2)
 
 TEST_F(x86, cpuid)
 {
 	struct cpuid_regs c[ARRAY_SIZE(cpuid_leaves)];
-	char sig[13];
 	int ret;
 
-	/* KVM shows what the VMM set; axvcpu computes CPUID itself. */
-	if (is_kvm()) {
-		ret = xg_kvm_set_supported_cpuid(self->vm.sys_fd, &self->vcpu);
-		ASSERT_EQ(0, ret) TH_LOG("KVM_SET_CPUID2: %s", strerror(-ret));
-	}
+	/* The table KVM_GET_SUPPORTED_CPUID gives, as a VMM sets it. */
+	ret = xg_kvm_set_supported_cpuid(self->vm.sys_fd, &self->vcpu);
+	ASSERT_EQ(0, ret) TH_LOG("KVM_SET_CPUID2: %s", strerror(-ret));
 	guest_cpuid(_metadata, &self->vm, &self->vcpu, c);
 
 	EXPECT_LE(1U, c[C_0].eax);			/* max basic leaf */
@@ -891,31 +907,23 @@ TEST_F(x86, cpuid)
 	EXPECT_NE(0U, c[C_1].eax);			/* signature */
 	EXPECT_NE(0U, c[C_1].ecx & CPUID_1_ECX_HYPERVISOR);
 	EXPECT_LE(0x80000001, c[C_EXT].eax);		/* max extended leaf */
-
-	/* A hypervisor's signature, and its max leaf. */
-	memcpy(sig, &c[C_HV].ebx, 4);
-	memcpy(sig + 4, &c[C_HV].ecx, 4);
-	memcpy(sig + 8, &c[C_HV].edx, 4);
-	sig[12] = 0;
-	TH_LOG("hypervisor signature \"%s\", max leaf 0x%x", sig,
-	       c[C_HV].eax);
-	EXPECT_LE(0x40000000U, c[C_HV].eax);
-	EXPECT_NE(0U, c[C_HV].ebx);
-	if (is_kvm()) {
-		EXPECT_EQ(0, memcmp(sig, "KVMKVMKVM\0\0\0", 12));
-		return;
+	/* CR4.OSXSAVE is clear: so is OSXSAVE. */
+	EXPECT_EQ(0U, c[C_1].ecx & CPUID_1_ECX_OSXSAVE);
+	/* axvcpu offers no nested virtualization (KVM may). */
+	if (!is_kvm()) {
+		EXPECT_EQ(0U, c[C_1].ecx & CPUID_1_ECX_VMX);
+		EXPECT_EQ(0U, c[C_EXT1].ecx & CPUID_80000001_ECX_SVM);
 	}
-	/* axvcpu: no nested SVM for the guest. */
-	EXPECT_EQ(0U, c[C_EXT1].ecx & CPUID_80000001_ECX_SVM);
 }
 
 /*
- * KVM gives a guest whose VMM set no CPUID (KVM_SET_CPUID2) zeros for
- * every leaf; axvcpu has no KVM_SET_CPUID2 and computes CPUID itself.
+ * Without KVM_SET_CPUID2, KVM gives a guest zeros for every leaf; axvcpu
+ * the host's values, with its signature at 0x40000000.
  */
 TEST_F(x86, cpuid_without_set_cpuid2)
 {
 	struct cpuid_regs c[ARRAY_SIZE(cpuid_leaves)];
+	char sig[13];
 	size_t i;
 
 	guest_cpuid(_metadata, &self->vm, &self->vcpu, c);
@@ -931,7 +939,234 @@ TEST_F(x86, cpuid_without_set_cpuid2)
 	}
 	EXPECT_NE(0U, c[C_1].ecx & CPUID_1_ECX_HYPERVISOR);
 	EXPECT_LE(0x40000000U, c[C_HV].eax);
-	EXPECT_NE(0U, c[C_HV].ebx);
+	memcpy(sig, &c[C_HV].ebx, 4);
+	memcpy(sig + 4, &c[C_HV].ecx, 4);
+	memcpy(sig + 8, &c[C_HV].edx, 4);
+	sig[12] = 0;
+	EXPECT_STREQ("axvcpuaxvcpu", sig);
+	EXPECT_EQ(0U, c[C_EXT1].ecx & CPUID_80000001_ECX_SVM);
+}
+
+/* An ioctl with a pointer: its result or -errno. */
+static int ioctl_ptr(int fd, unsigned long request, void *arg)
+{
+	int ret = ioctl(fd, request, arg);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/* A table of the supported CPUID, or the test fails. */
+static struct kvm_cpuid2 *supported_cpuid(struct __test_metadata *_metadata,
+					  int sys_fd)
+{
+	struct kvm_cpuid2 *cpuid = xg_get_supported_cpuid(sys_fd);
+
+	EXPECT_NE(NULL, cpuid) TH_LOG("KVM_GET_SUPPORTED_CPUID failed");
+	return cpuid;
+}
+
+/* Put @sig as the vendor (leaf 0) or hypervisor signature of @e. */
+static void cpuid_put_sig(struct kvm_cpuid_entry2 *e, const char *sig,
+			  bool vendor)
+{
+	memcpy(&e->ebx, sig, 4);
+	memcpy(vendor ? &e->edx : &e->ecx, sig + 4, 4);
+	memcpy(vendor ? &e->ecx : &e->edx, sig + 8, 4);
+}
+
+/*
+ * The guest sees the table the VMM set, changed leaves and leaves KVM does
+ * not offer included: here a hypervisor leaf the VMM adds and a changed
+ * leaf 1 signature.
+ */
+TEST_F(x86, cpuid_from_table)
+{
+	static const uint32_t in[][2] = {
+		{ 1, 0 }, { 0x40000000, 0 },
+	};
+	struct cpuid_regs c[ARRAY_SIZE(in)];
+	struct kvm_cpuid2 *cpuid;
+	struct kvm_cpuid_entry2 *e;
+	uint32_t ebx1;
+	int ret;
+
+	cpuid = calloc(1, sizeof(*cpuid) + 256 * sizeof(cpuid->entries[0]));
+	ASSERT_NE(NULL, cpuid);
+	{
+		struct kvm_cpuid2 *s = supported_cpuid(_metadata,
+						       self->vm.sys_fd);
+
+		ASSERT_NE(NULL, s);
+		ASSERT_GT(256U, s->nent);
+		memcpy(cpuid, s, sizeof(*s) + s->nent * sizeof(s->entries[0]));
+		free(s);
+	}
+	/* Leaves at 0x40000000 are the VMM's: replace or add them. */
+	e = xg_cpuid_entry(cpuid, 0x40000000, 0);
+	if (!e) {
+		e = &cpuid->entries[cpuid->nent++];
+		memset(e, 0, sizeof(*e));
+		e->function = 0x40000000;
+	}
+	e->eax = 0x40000000;
+	cpuid_put_sig(e, "axtestaxtest", false);
+	e = xg_cpuid_entry(cpuid, 0x40000001, 0);
+	if (e)
+		memset(&e->eax, 0, 4 * sizeof(e->eax));
+	e = xg_cpuid_entry(cpuid, 1, 0);
+	ASSERT_NE(NULL, e);
+	e->eax = 0x000a0f11;
+	ebx1 = e->ebx = (e->ebx & 0x00ffffff) | (0x5aU << 24);
+	ret = ioctl_ptr(self->vcpu.fd, KVM_SET_CPUID2, cpuid);
+	ASSERT_EQ(0, ret) TH_LOG("KVM_SET_CPUID2: %s", strerror(-ret));
+	free(cpuid);
+
+	guest_cpuid_of(_metadata, &self->vm, &self->vcpu, in, ARRAY_SIZE(in),
+		       c);
+	EXPECT_EQ(0x000a0f11U, c[0].eax);
+	/* The APIC id is the table's: KVM does not patch it in. */
+	EXPECT_EQ(ebx1, c[0].ebx);
+	EXPECT_EQ(0x40000000U, c[1].eax);
+	EXPECT_EQ(0, memcmp(&c[1].ebx, "axte", 4));
+	EXPECT_EQ(0, memcmp(&c[1].ecx, "stax", 4));
+	EXPECT_EQ(0, memcmp(&c[1].edx, "test", 4));
+}
+
+/*
+ * A leaf the table lacks: above its class's maximum, an Intel vendor reads
+ * the highest basic leaf (same subleaf), an AMD vendor zeros; a table
+ * without leaves reads zeros everywhere.
+ */
+static void cpuid_out_of_range(struct __test_metadata *_metadata,
+			       struct xg_vm *vm, struct xg_vcpu *v,
+			       const char *vendor)
+{
+	static const uint32_t in[][2] = { { 0, 0 }, { 0x4fffff00, 0 } };
+	struct cpuid_regs c[ARRAY_SIZE(in)];
+	struct kvm_cpuid_entry2 *e, *max;
+	struct kvm_cpuid2 *cpuid;
+	int ret;
+
+	TH_LOG("vendor %s", vendor);
+	cpuid = supported_cpuid(_metadata, vm->sys_fd);
+	ASSERT_NE(NULL, cpuid);
+	e = xg_cpuid_entry(cpuid, 0, 0);
+	ASSERT_NE(NULL, e);
+	cpuid_put_sig(e, vendor, true);
+	max = xg_cpuid_entry(cpuid, e->eax, 0);
+	ASSERT_NE(NULL, max);
+	/* Registers no fixup touches, whichever leaf is the highest. */
+	max->eax = 0x1234;
+	max->edx = 0x5678;
+	ret = ioctl_ptr(v->fd, KVM_SET_CPUID2, cpuid);
+	ASSERT_EQ(0, ret) TH_LOG("KVM_SET_CPUID2: %s", strerror(-ret));
+	free(cpuid);
+
+	guest_cpuid_of(_metadata, vm, v, in, ARRAY_SIZE(in), c);
+	EXPECT_EQ(0, memcmp(&c[0].ebx, vendor, 4));
+	if (!strcmp(vendor, "AuthenticAMD")) {
+		EXPECT_EQ(0U, c[1].eax);
+		EXPECT_EQ(0U, c[1].edx);
+	} else {
+		EXPECT_EQ(0x1234U, c[1].eax);
+		EXPECT_EQ(0x5678U, c[1].edx);
+	}
+}
+
+TEST_F(x86, cpuid_out_of_range)
+{
+	static const uint32_t in[][2] = { { 0, 0 }, { 1, 0 } };
+	struct cpuid_regs c[ARRAY_SIZE(in)];
+	struct kvm_cpuid2 empty = { .nent = 0 };
+	struct xg_vcpu other;
+	int ret;
+
+	cpuid_out_of_range(_metadata, &self->vm, &self->vcpu, "GenuineIntel");
+	ret = xg_vcpu_create(&self->vm, 1, &other);
+	ASSERT_EQ(0, ret) TH_LOG("KVM_CREATE_VCPU: %s", strerror(-ret));
+	cpuid_out_of_range(_metadata, &self->vm, &other, "AuthenticAMD");
+	xg_vcpu_destroy(&other);
+
+	/* An empty table: zeros, on both. */
+	ret = xg_vcpu_create(&self->vm, 2, &other);
+	ASSERT_EQ(0, ret) TH_LOG("KVM_CREATE_VCPU: %s", strerror(-ret));
+	ASSERT_EQ(0, ioctl_ptr(other.fd, KVM_SET_CPUID2, &empty));
+	guest_cpuid_of(_metadata, &self->vm, &other, in, ARRAY_SIZE(in), c);
+	EXPECT_EQ(0U, c[0].eax | c[0].ebx | c[0].ecx | c[0].edx);
+	EXPECT_EQ(0U, c[1].eax | c[1].ebx | c[1].ecx | c[1].edx);
+	xg_vcpu_destroy(&other);
+}
+
+/* The fields KVM_SET_CPUID2 keeps of an entry. */
+static bool cpuid_entry_eq(const struct kvm_cpuid_entry2 *a,
+			   const struct kvm_cpuid_entry2 *b)
+{
+	return a->function == b->function && a->index == b->index &&
+	       a->flags == b->flags && a->eax == b->eax && a->ebx == b->ebx &&
+	       a->ecx == b->ecx && a->edx == b->edx;
+}
+
+/*
+ * KVM_GET_CPUID2 gives back the table with KVM's fixups (leaf 0xd's size
+ * follows XCR0: x87 alone after reset); its errnos, and KVM_SET_CPUID2's:
+ * after the vCPU ran, only the same table again.
+ */
+TEST_F(x86, cpuid2_round_trip_errnos)
+{
+	struct kvm_cpuid2 *set, *get, *big;
+	struct kvm_cpuid_entry2 *e;
+	unsigned int n, i;
+	int ret;
+
+	set = supported_cpuid(_metadata, self->vm.sys_fd);
+	ASSERT_NE(NULL, set);
+	n = set->nent;
+	get = calloc(1, sizeof(*get) + (n + 4) * sizeof(get->entries[0]));
+	big = calloc(1, sizeof(*big) + 257 * sizeof(big->entries[0]));
+	ASSERT_NE(NULL, get);
+	ASSERT_NE(NULL, big);
+
+	/* Too many entries; entries that cannot be read. */
+	big->nent = 257;
+	EXPECT_EQ(-E2BIG, ioctl_ptr(self->vcpu.fd, KVM_SET_CPUID2, big));
+	EXPECT_EQ(-EFAULT, ioctl_ptr(self->vcpu.fd, KVM_SET_CPUID2, (void *)8));
+
+	ASSERT_EQ(0, ioctl_ptr(self->vcpu.fd, KVM_SET_CPUID2, set));
+	/* Too little room: E2BIG, nent as it was. */
+	get->nent = n - 1;
+	EXPECT_EQ(-E2BIG, ioctl_ptr(self->vcpu.fd, KVM_GET_CPUID2, get));
+	EXPECT_EQ(n - 1, get->nent);
+	/* Room to spare: the table, nent as it was. */
+	get->nent = n + 4;
+	ASSERT_EQ(0, ioctl_ptr(self->vcpu.fd, KVM_GET_CPUID2, get));
+	EXPECT_EQ(n + 4, get->nent);
+	for (i = 0; i < n; i++) {
+		e = &set->entries[i];
+		if (e->function == 0xd && e->index <= 1)
+			continue;
+		EXPECT_TRUE(cpuid_entry_eq(e, &get->entries[i]))
+			TH_LOG("entry %u: leaf 0x%x.%u", i, e->function,
+			       e->index);
+	}
+	e = xg_cpuid_entry(get, 0xd, 0);
+	if (e && e->eax)
+		EXPECT_EQ(576U, e->ebx);	/* legacy area and header */
+
+	/* Before KVM_RUN anything goes; after, only the same table. */
+	hello_guest(_metadata, &self->vm, &self->vcpu);
+	EXPECT_EQ(0, ioctl_ptr(self->vcpu.fd, KVM_SET_CPUID2, set));
+	e = xg_cpuid_entry(set, 1, 0);
+	ASSERT_NE(NULL, e);
+	e->eax ^= 0x10;
+	EXPECT_EQ(-EINVAL, ioctl_ptr(self->vcpu.fd, KVM_SET_CPUID2, set));
+	e->eax ^= 0x10;
+	set->nent--;
+	EXPECT_EQ(-EINVAL, ioctl_ptr(self->vcpu.fd, KVM_SET_CPUID2, set));
+	set->nent++;
+	EXPECT_EQ(0, ioctl_ptr(self->vcpu.fd, KVM_SET_CPUID2, set));
+	free(big);
+	free(get);
+	free(set);
 }
 
 /*
@@ -968,10 +1203,8 @@ TEST_F(x86, xsetbv)
 	if (!xg_cpu_has_xsave())
 		SKIP(return, "the CPU has no XSAVE");
 	/* KVM takes CR4.OSXSAVE only for a guest whose CPUID has XSAVE. */
-	if (is_kvm()) {
-		ret = xg_kvm_set_supported_cpuid(self->vm.sys_fd, v);
-		ASSERT_EQ(0, ret) TH_LOG("KVM_SET_CPUID2: %s", strerror(-ret));
-	}
+	ret = xg_kvm_set_supported_cpuid(self->vm.sys_fd, v);
+	ASSERT_EQ(0, ret) TH_LOG("KVM_SET_CPUID2: %s", strerror(-ret));
 	xg_le_put(xg_gpa(&self->vm, 13 * 4), 2, XG_CODE2);
 	xg_le_put(xg_gpa(&self->vm, 13 * 4 + 2), 2, 0);
 	xg_load(&self->vm, XG_CODE2, gp_handler_code, sizeof(gp_handler_code));
