@@ -16,12 +16,17 @@
 #   arm64	kvm-arm.mode=none: the kernel keeps EL2 with KVM off;
 #		axvcpu is loaded and the whole suite runs against it
 #
+# KVM's own selftests (scripts/kvm-selftests.sh, cross-built) run in the
+# arm64-kvm boot against KVM and in the arm64 boot against axvcpu; the
+# table of both follows the last boot.
+#
 # Each boot's serial log is judged by scripts/tap-summary.sh; the guest
 # side is scripts/guest-init.sh.  Everything it writes is under
 # $AX_BUILD/arm64.
 #
 # Environment: as check-x86-svm.sh (AXVCPU_TESTS, AXVCPU_SELFTESTS,
-# AXVCPU_TIMEOUT, AXVCPU_TEST_TIMEOUT, AXVCPU_VERBOSE).
+# AXVCPU_TIMEOUT, AXVCPU_TEST_TIMEOUT, AXVCPU_VERBOSE,
+# AXVCPU_KVM_SELFTESTS (default all), AXVCPU_KST_TIMEOUT).
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
@@ -48,12 +53,25 @@ msg "selftests:$names"
 CROSS_COMPILE=aarch64-linux-gnu- build_tools "$out/tools" ||
 	setup_failed build-tools
 
+args="axtest.mode=check axtest.timeout=${AXVCPU_TEST_TIMEOUT:-300}"
+
+# KVM's own selftests, staged as $out/kvm-selftests (/tests/kvm-selftests).
+kst=()
+kst_tests=${AXVCPU_KVM_SELFTESTS:-all}
+if [ "$kst_tests" != none ]; then
+	"$AX_SCRIPTS/kvm-selftests.sh" build arm64 "$out/kvm-selftests" \
+		>/dev/null || setup_failed build-kvm-selftests
+	kst=(--dir "$out/kvm-selftests")
+	[ "$kst_tests" = all ] ||
+		args="$args axtest.kst=$(echo "$kst_tests" | tr ' ' ,)"
+	args="$args axtest.kst_timeout=${AXVCPU_KST_TIMEOUT:-60}"
+fi
+
 # shellcheck disable=SC2086 # one path per word
 "$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" --busybox "$BUSYBOX_ARM64" \
-	--ko "$out/module/axvcpu.ko" --dir "$out/tools/guests" -- \
-	$tests "$out/tools/axvm" || setup_failed initramfs
+	--ko "$out/module/axvcpu.ko" --dir "$out/tools/guests" "${kst[@]}" \
+	-- $tests "$out/tools/axvm" || setup_failed initramfs
 
-args="axtest.mode=check axtest.timeout=${AXVCPU_TEST_TIMEOUT:-300}"
 [ -z "${AXVCPU_FUZZ_SEEDS:-}" ] ||
 	args="$args axtest.fuzz_seeds=$AXVCPU_FUZZ_SEEDS"
 [ -z "${AXVCPU_FUZZ_CALLS:-}" ] ||
@@ -80,11 +98,14 @@ boot()
 	"$AX_SCRIPTS/tap-summary.sh" "$name" "$log" "$rc" || status=1
 }
 
-# KVM's answers first, as on x86; then axvcpu with EL2 to itself.
+# KVM's answers first, as on x86; then axvcpu with EL2 to itself.  KVM's
+# selftests run against KVM once, in the VHE boot.
 # shellcheck disable=SC2086
 boot arm64-kvm $args axtest.kvm=builtin
 # shellcheck disable=SC2086
-boot arm64-nvhe $args axtest.kvm=builtin kvm-arm.mode=nvhe
+boot arm64-nvhe $args axtest.kvm=builtin kvm-arm.mode=nvhe axtest.kst=none
 # shellcheck disable=SC2086
 boot arm64 $args kvm-arm.mode=none
+[ ${#kst[@]} -eq 0 ] || "$AX_SCRIPTS/kvm-selftests.sh" table arm64 \
+	"$out/arm64-kvm.log" "$out/arm64.log"
 exit $status

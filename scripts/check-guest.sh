@@ -25,6 +25,11 @@
 #   AXVCPU_TEST_TIMEOUT	seconds one test may run in it (default 300)
 #   AXVCPU_VERBOSE=1	also show the whole serial log
 #   AXVCPU_FUZZ_SEEDS, AXVCPU_FUZZ_CALLS	fuzz_test's seeds and calls
+#   AXVCPU_KVM_SELFTESTS	which of KVM's own selftests (scripts/kvm-selftests.sh)
+#			run, against KVM and against axvcpu: "all", "none"
+#			(the default here; check-x86-svm.sh says "all"), or
+#			their names (x86_64/cpuid_test,demand_paging_test)
+#   AXVCPU_KST_TIMEOUT	seconds one of them may run (default 60)
 #   AXVCPU_KERNEL=debug	boot the debug kernel of scripts/debug-kernel.sh
 #			(KASAN, lockdep, kmemleak, UBSAN, ...) instead, with
 #			no KVM runs, fuzzer seeds 1-8, 2 GiB, and a kmemleak
@@ -54,6 +59,7 @@ if [ "${AXVCPU_KERNEL:-}" = debug ]; then
 	kmods=()
 	args="$args axtest.kmemleak=1"
 	: "${AXVCPU_FUZZ_SEEDS:=1,2,3,4,5,6,7,8}"
+	AXVCPU_KVM_SELFTESTS=none
 	# KASAN's shadow and kmemleak's pool want more than 512 MiB.
 	export AXVCPU_MEM=${AXVCPU_MEM:-2048}
 fi
@@ -68,11 +74,23 @@ msg "selftests:$names"
 # axvm and its guests, for axvm_test.
 build_tools "$out/tools" || setup_failed build-tools
 
+# KVM's own selftests, staged as $out/kvm-selftests (/tests/kvm-selftests).
+kst=()
+kst_tests=${AXVCPU_KVM_SELFTESTS:-none}
+if [ "$kst_tests" != none ]; then
+	"$AX_SCRIPTS/kvm-selftests.sh" build x86_64 "$out/kvm-selftests" \
+		>/dev/null || setup_failed build-kvm-selftests
+	kst=(--dir "$out/kvm-selftests")
+	[ "$kst_tests" = all ] ||
+		args="$args axtest.kst=$(echo "$kst_tests" | tr ' ' ,)"
+	args="$args axtest.kst_timeout=${AXVCPU_KST_TIMEOUT:-60}"
+fi
+
 # KVM is loaded in the guest for the comparison and coexistence runs.
 # shellcheck disable=SC2086 # one path per word
 "$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" --ko "$out/module/axvcpu.ko" \
-	"${kmods[@]}" --dir "$out/tools/guests" -- $tests "$out/tools/axvm" ||
-	setup_failed initramfs
+	"${kmods[@]}" --dir "$out/tools/guests" "${kst[@]}" -- $tests \
+	"$out/tools/axvm" || setup_failed initramfs
 
 [ -z "${AXVCPU_FUZZ_SEEDS:-}" ] ||
 	args="$args axtest.fuzz_seeds=$AXVCPU_FUZZ_SEEDS"
@@ -91,5 +109,7 @@ rc=0
 msg "guest ran for $(elapsed "$start") s, emulator exit status $rc"
 touch "$out/serial.log"	# an emulator that failed to start wrote none
 [ "${AXVCPU_VERBOSE:-0}" != 1 ] || cat "$out/serial.log"
+[ ${#kst[@]} -eq 0 ] ||
+	"$AX_SCRIPTS/kvm-selftests.sh" table "$label" "$out/serial.log"
 
 exec "$AX_SCRIPTS/tap-summary.sh" "$label" "$out/serial.log" "$rc"

@@ -11,6 +11,8 @@
 #   /lib/modules/axvcpu.ko		the module under test
 #   /lib/modules/<release>/		the kernel's own modules needed (KVM)
 #   /tests/*				static test binaries
+#   /tests/kvm-selftests/		KVM's own selftests, when built
+#					(scripts/kvm-selftests.sh)
 #
 # The kernel command line chooses what to do ("axtest." and not "axvcpu.":
 # the kernel would take the latter for parameters of the axvcpu module):
@@ -33,6 +35,10 @@
 #			rmmod that must report nothing new
 #   axtest.fuzz_seeds=a,b	fuzz_test's seeds (AXVCPU_FUZZ_SEEDS)
 #   axtest.fuzz_calls=N	fuzz_test's calls per thread and seed
+#   axtest.kst=a,b	the KVM selftests to run (names as in
+#			/tests/kvm-selftests/list; default all of them;
+#			none: not one)
+#   axtest.kst_timeout=S	seconds one KVM selftest may run (default 60)
 #
 # Output framing, read by scripts/tap-summary.sh on the host:
 #
@@ -66,7 +72,7 @@ KO=/lib/modules/axvcpu.ko
 # both runs must pass the same tests.
 KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test x86_stress_test
 	arm64_guest_test
-	axvm_test"
+	axvm_test kvm-selftests"
 
 # Tests not yet run against /dev/axvcpu by default (axtest.tests may still
 # name them): a new test of a feature a backend is still building goes
@@ -79,6 +85,9 @@ KVM_MODS=
 TIMEOUT=300
 SHELL_AFTER=
 KMEMLEAK=
+KST=/tests/kvm-selftests
+KST_TESTS=
+KST_TIMEOUT=60
 
 # shellcheck disable=SC2013 # the words of one line
 for arg in $(cat /proc/cmdline); do
@@ -93,6 +102,8 @@ for arg in $(cat /proc/cmdline); do
 	axtest.kmemleak=*)	KMEMLEAK=${arg#*=} ;;
 	axtest.fuzz_seeds=*)	export AXVCPU_FUZZ_SEEDS=${arg#*=} ;;
 	axtest.fuzz_calls=*)	export AXVCPU_FUZZ_CALLS=${arg#*=} ;;
+	axtest.kst=*)		KST_TESTS=$(echo "${arg#*=}" | tr , ' ') ;;
+	axtest.kst_timeout=*)	KST_TIMEOUT=${arg#*=} ;;
 	esac
 done
 
@@ -119,9 +130,15 @@ step()
 }
 
 # run_test NAME DEVICE DOMAIN: run /tests/NAME against DEVICE, framed.
+# "kvm-selftests" is KVM's own selftests, see kvm_selftests below.
 run_test()
 {
 	local name="$1" dev="$2" domain="$3" rc
+
+	if [ "$name" = kvm-selftests ]; then
+		kvm_selftests "$dev" "$domain"
+		return
+	fi
 
 	echo "=== BEGIN $domain:$name"
 	AXVCPU_DEV=$dev AXVCPU_KO=$KO \
@@ -152,7 +169,7 @@ in_list()
 # The tests run against /dev/axvcpu: those named on the command line, else
 # axvcpu_test, kvm_abi_test and then every other program of /tests, save
 # the coexistence test (it needs KVM loaded), the programs and
-# AXVCPU_NOT_YET.
+# AXVCPU_NOT_YET, and KVM's selftests ("kvm-selftests") when there.
 default_tests()
 {
 	local t
@@ -172,6 +189,141 @@ default_tests()
 			;;
 		esac
 	done
+	# KVM's selftests last: one that hangs or leaves something behind
+	# cannot disturb axvcpu's own tests.
+	[ ! -f "$KST/list" ] || echo kvm-selftests
+}
+
+# KVM's own selftests (tools/testing/selftests/kvm of linux-source-6.1,
+# built by scripts/kvm-selftests.sh): $KST/list names them, $KST/expected
+# those that must pass on axvcpu.
+
+# kst_args NAME: a test's short-run arguments, for a small machine.  On
+# arm64 the paging tests run in the default guest mode alone (-m 5, 40-bit
+# IPA with 4 KiB pages), not in every mode the host offers.
+kst_args()
+{
+	local m=
+
+	[ "$(uname -m)" != aarch64 ] || m="-m 5"
+	case $1 in
+	access_tracking_perf_test|demand_paging_test|kvm_page_table_test)
+		echo "-b 64M -v 1 $m" ;;
+	dirty_log_perf_test)	echo "-b 64M -v 1 -i 2 $m" ;;
+	memslot_modification_stress_test)
+		echo "-b 64M -v 1 -i 100 $m" ;;
+	memslot_perf_test)	echo "-s 32 -l 1 -r 1" ;;
+	dirty_log_test)		echo "-i 3 $m" ;;	# its least; see kst_not_run
+	max_guest_memory_test)	echo "-c 1 -m 5 -s 1" ;;
+	esac
+}
+
+# kst_not_run NAME: why a test is not run, if it is not.
+kst_not_run()
+{
+	case $1 in
+	dirty_log_test)
+		# 6.1's writes a fixed 1 GiB region (DIRTY_MEM_BITS): in a
+		# 2 GiB machine still running after 60 s under TCG.
+		echo "not run: a fixed 1 GiB region, too slow under TCG" ;;
+	esac
+}
+
+# kst_run TEST: one KVM selftest with its arguments and the time limit;
+# its output in /tmp/kst.out.  Returns its exit status.
+kst_run()
+{
+	local rc p
+
+	# shellcheck disable=SC2046 # the arguments, one a word
+	timeout -s KILL "$KST_TIMEOUT" "$KST/$1" $(kst_args "${1##*/}") \
+		</dev/null >/tmp/kst.out 2>&1
+	rc=$?
+	if [ $rc -eq 137 ]; then
+		echo "killed (the time limit is $KST_TIMEOUT s)" >>/tmp/kst.out
+	elif [ $rc -gt 128 ] && [ $rc -lt 192 ]; then
+		echo "killed by signal $((rc - 128))" >>/tmp/kst.out
+	fi
+	# The processes it forked, if any, die with it.
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" != "$KST/$1" ] ||
+			kill -KILL "${p#/proc/}" 2>/dev/null
+	done
+	return $rc
+}
+
+# kvm_selftests DEVICE DOMAIN: every KVM selftest against DEVICE (through
+# /dev/kvm, the path they open: a symlink to /dev/axvcpu for axvcpu), in
+# one frame, one TAP result each:
+#   exit 0	ok
+#   exit 4	ok # SKIP, with the test's reason (KSFT_SKIP)
+#   else	not ok, for a test of $KST/expected (or one that does not
+#		exist); "not ok # TODO" for the others: seen, counted as
+#		skipped, never failing the run.  KVM is held to the same
+#		list: a test is expected of axvcpu only where KVM passes it.
+kvm_selftests()
+{
+	local dev="$1" dom="$2" tests t n=0 rc start secs expected link=
+
+	[ -f "$KST/list" ] && [ "$KST_TESTS" != none ] || return 0
+	expected=$(cat "$KST/expected")
+	if [ -n "$KST_TESTS" ]; then
+		tests=$KST_TESTS
+	else
+		# The list, and what the expected list names beyond it.
+		tests=$(cat "$KST/list")
+		for t in $expected; do
+			# shellcheck disable=SC2086 # a list of names
+			in_list "$t" $tests || tests="$tests $t"
+		done
+	fi
+	if [ "$dev" != /dev/kvm ]; then
+		ln -sf "$dev" /dev/kvm
+		link=1
+	fi
+
+	echo "=== BEGIN kvm-selftests:$dom"
+	echo "TAP version 13"
+	echo "1..$(echo "$tests" | wc -w)"
+	for t in $tests; do
+		n=$((n + 1))
+		start=$(cut -d' ' -f1 /proc/uptime)
+		# shellcheck disable=SC2086 # $expected: a list of names
+		if [ -n "$(kst_not_run "${t##*/}")" ]; then
+			if in_list "$t" $expected; then
+				echo "not ok $n $t # expected, but not run"
+			else
+				echo "ok $n $t # SKIP $(kst_not_run "${t##*/}")"
+			fi
+			continue
+		elif [ -x "$KST/$t" ]; then
+			kst_run "$t"
+			rc=$?
+		else
+			echo "no such test" >/tmp/kst.out
+			rc=127
+		fi
+		secs=$(awk -v s="$start" -v e="$(cut -d' ' -f1 /proc/uptime)" \
+			'BEGIN { printf "%.1f", e - s }')
+		# The end of the output: a failed assertion's block, a skip's
+		# reason.  As diagnostics, so that nothing in it counts.
+		tail -n 12 /tmp/kst.out | sed "s|^|# $t: |"
+		echo "# $t: exit status $rc, $secs s"
+		# shellcheck disable=SC2086 # $expected: a list of names
+		if [ $rc -eq 0 ]; then
+			echo "ok $n $t"
+		elif [ $rc -eq 4 ]; then
+			echo "ok $n $t # SKIP $(grep -v '^ *$' /tmp/kst.out |
+				tail -n 1 | sed 's/^1\.\.0 # SKIP //;
+					s/^- //' | cut -c1-100)"
+		elif in_list "$t" $expected || [ $rc -eq 127 ]; then
+			echo "not ok $n $t # exit status $rc"
+		else
+			echo "not ok $n $t # TODO not expected of $dom yet"
+		fi
+	done
+	echo "=== END kvm-selftests:$dom rc=0"
+	[ -z "$link" ] || rm -f /dev/kvm
 }
 
 check()
@@ -188,7 +340,8 @@ check()
 		if step kvm:modprobe "modprobe $KVM_MODS" load_kvm; then
 			have_kvm=1
 			for t in $KVM_TESTS; do
-				[ ! -x "/tests/$t" ] ||
+				{ [ -x "/tests/$t" ] ||
+				  [ -f "/tests/$t/list" ]; } &&
 					run_test "$t" /dev/kvm kvm
 			done
 			step kvm:rmmod "modprobe -r $KVM_MODS" unload_kvm
