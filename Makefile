@@ -14,7 +14,7 @@
 #   make check-debug	the same on a debug kernel built from linux-source
 #			(KASAN, lockdep, kmemleak, UBSAN, ...; cached)
 #   make fuzz		the long fuzzer run: over a million ioctl calls on
-#			x86 (debug kernel) and on arm64; about two hours
+#			x86 (debug kernel) and on arm64; about 80 minutes
 #   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse
 #   make run		run axvm's sample guests on axvcpu: natively if this
 #			machine can load the module, else in the emulators

@@ -14,7 +14,8 @@
 # fuzz_test makes AXVCPU_FUZZ_CALLS calls in each of three threads and a
 # quarter of that in a forked child, per seed: the defaults, seeds 1-16
 # of 20000, are 16 x 65,000 = 1,040,000 calls per architecture.  On two
-# cores the x86 run takes about 80 minutes, the arm64 one about 30.
+# cores the x86 run on the debug kernel takes about 80 minutes, the arm64
+# one two.
 #
 # Environment: AXVCPU_FUZZ_SEEDS, AXVCPU_FUZZ_CALLS, AXVCPU_FUZZ_ARCHS
 # (default "x86 arm64"), and what check-guest.sh takes.

@@ -149,9 +149,21 @@ run_test()
 			"(the time limit is $TIMEOUT s)"
 		# timeout kills the program, not the children the harness
 		# forked: they would hold their fds into the next tests.
-		pkill -KILL -x "$name"
+		kill_program "/tests/$name"
 	fi
 	echo "=== END $domain:$name rc=$rc"
+}
+
+# kill_program PATH: kill every process that runs PATH (what a test that
+# was killed forked); busybox has no pkill.
+kill_program()
+{
+	local p
+
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" != "$1" ] ||
+			kill -KILL "${p#/proc/}" 2>/dev/null
+	done
 }
 
 # in_list WORD LIST...: true when WORD is one of the LIST.
@@ -245,10 +257,7 @@ kst_run()
 		echo "killed by signal $((rc - 128))" >>/tmp/kst.out
 	fi
 	# The processes it forked, if any, die with it.
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" != "$KST/$1" ] ||
-			kill -KILL "${p#/proc/}" 2>/dev/null
-	done
+	kill_program "$KST/$1"
 	return $rc
 }
 
