@@ -85,6 +85,7 @@ static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 static u32 svm_max_asid;
 static bool svm_nrips, svm_decode_assists;
 static u64 svm_host_xcr0;
+static u64 svm_host_xss;	/* IA32_XSS: supervisor states XSAVES saves */
 static struct page *svm_iopm;
 static struct page *svm_msrpm;
 
@@ -440,6 +441,13 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 	if (switch_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, svm->x.xcr0);
 	x86_uret_load(svm->x.uret, BIT(X86_URET_TSC_AUX));
+	/*
+	 * SVM cannot make XSAVES #UD: with the host's IA32_XSS a guest's
+	 * XSAVES would store the host's supervisor states (KVM switches
+	 * XSS too).  The guest has none of its own.
+	 */
+	if (svm_host_xss)
+		wrmsrl(MSR_IA32_XSS, 0);
 	x86_switch_to_guest(&svm->x, svm->vmcb->save.dr7,
 			    svm->vmcb->save.cr4);
 
@@ -455,6 +463,8 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 	svm_stgi();
 
 	x86_switch_to_host(&svm->x);
+	if (svm_host_xss)
+		wrmsrl(MSR_IA32_XSS, svm_host_xss);
 	if (switch_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, svm_host_xcr0);
 	/* A machine check in guest mode is the host's: its handler, now. */
@@ -984,6 +994,8 @@ const struct axvcpu_arch_ops *axvcpu_svm_probe(void)
 
 	if (cr4_read_shadow() & X86_CR4_OSXSAVE)
 		svm_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	if (boot_cpu_has(X86_FEATURE_XSAVES))
+		rdmsrl(MSR_IA32_XSS, svm_host_xss);
 	/* VMLOAD switches the syscall MSRs, uret.c TSC_AUX where it exists. */
 	x86_guest_uret = x86_uret_have();
 	svm_npt_format.levels = pgtable_l5_enabled() ? 5 : 4;

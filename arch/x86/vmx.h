@@ -29,6 +29,7 @@ static inline void vmx_do_nmi(void)
 	asm volatile("int $2");
 #endif
 }
+
 /* Where a VM exit lands: the VMCS's HOST_RIP. */
 extern const char axvcpu_vmx_exit[];
 
