@@ -509,6 +509,19 @@ static void svm_inject_exception(struct svm_vcpu *svm, unsigned int vec)
 	}
 }
 
+/*
+ * A #DB or #AC raised while an event was delivered replaces it: an
+ * injected interrupt goes back to the queue instead of being lost.
+ */
+static void svm_requeue_irq(struct axvcpu_vcpu *vcpu)
+{
+	u32 inj = to_svm(vcpu)->vmcb->control.event_inj;
+
+	if ((inj & (SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_MASK)) ==
+	    (SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_INTR))
+		set_bit(inj & SVM_EVTINJ_VEC_MASK, vcpu->irq_pending);
+}
+
 static void svm_inject_gp(struct svm_vcpu *svm)
 {
 	svm_inject_exception(svm, X86_TRAP_GP);
@@ -728,9 +741,11 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
 		/* The CPU wrote the guest's DR6: deliver it as it would. */
 		x86_deliver_db(&s->dr6, &s->dr7, s->dr6);
+		svm_requeue_irq(vcpu);
 		svm_inject_exception(svm, X86_TRAP_DB);
 		return AXVCPU_EXIT_CONTINUE;
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
+		svm_requeue_irq(vcpu);
 		svm_inject_exception(svm, X86_TRAP_AC);
 		return AXVCPU_EXIT_CONTINUE;
 	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7:

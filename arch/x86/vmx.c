@@ -1277,6 +1277,18 @@ static void vmx_requeue_event(struct vmx_vcpu *vmx)
 	vmx->event_err = vmx->exit.idt_err;
 }
 
+/*
+ * A #DB or #AC raised while an event was delivered replaces it: an
+ * injected interrupt goes back to the queue instead of being lost.
+ */
+static void vmx_requeue_irq(struct vmx_vcpu *vmx)
+{
+	if ((vmx->event & (INTR_INFO_VALID_MASK | INTR_INFO_INTR_TYPE_MASK)) ==
+	    (INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR))
+		set_bit(vmx->event & INTR_INFO_VECTOR_MASK,
+			vmx->vcpu->irq_pending);
+}
+
 static int vmx_exit_exception(struct axvcpu_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1292,6 +1304,7 @@ static int vmx_exit_exception(struct axvcpu_vcpu *vcpu)
 	case X86_TRAP_UD:
 		return vmx_exit_ud(vcpu);
 	case X86_TRAP_DB:
+		vmx_requeue_irq(vmx);
 		/* DR6 is the qualification's; INT1 is re-raised with its length. */
 		x86_deliver_db(&vmx->x.dr6, &vmx->dr7, vmx->exit.qual);
 		vmx->dirty = true;		/* DR7.GD */
@@ -1299,6 +1312,7 @@ static int vmx_exit_exception(struct axvcpu_vcpu *vcpu)
 		vmx->event_len = vmx->exit.insn_len;
 		return AXVCPU_EXIT_CONTINUE;
 	case X86_TRAP_AC:
+		vmx_requeue_irq(vmx);
 		vmx_inject_exception(vmx, X86_TRAP_AC, true);
 		return AXVCPU_EXIT_CONTINUE;
 	case X86_TRAP_MC:
