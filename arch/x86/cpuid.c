@@ -53,7 +53,7 @@ static bool x86_cpuid_indexed(u32 fn)
 
 /*
  * The XCR0 a guest may set: the host's, of the features a guest's FPU
- * state has room for (x86_xsetbv() gets the same mask from the backend).
+ * state has room for (each vCPU keeps the same mask, xcr0_allowed).
  * Dynamic features (AMX tile data) are not in it until the VMM asks for
  * them, which axvcpu does not offer.
  */

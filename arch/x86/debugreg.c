@@ -13,6 +13,7 @@
  * DR6 in x86_vcpu, since the CPU's DR6 is never the guest's).
  */
 #include <linux/kernel.h>
+#include <linux/uaccess.h>
 #include <asm/cpufeature.h>
 #include <asm/processor.h>
 #include <asm/debugreg.h>
@@ -77,6 +78,33 @@ bool x86_decode_mov_dr(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
 	a->gpr = (insn[i + 2] & 7) | ((rex & 1) ? 8 : 0);
 	*len = i + 3;
 	return true;
+}
+
+/*
+ * KVM_GET/SET_DEBUGREGS: DR0-DR3, DR6 and DR7 as KVM keeps them (set as
+ * given, but for the bits above 31 of DR6 and DR7, which VM entry
+ * refuses).
+ */
+long x86_debugregs_ioctl(struct x86_vcpu *x, u64 *dr6, u64 *dr7,
+			 unsigned int ioctl, void __user *argp)
+{
+	struct kvm_debugregs d;
+
+	if (ioctl == KVM_GET_DEBUGREGS) {
+		memset(&d, 0, sizeof(d));
+		memcpy(d.db, x->db, sizeof(d.db));
+		d.dr6 = *dr6;
+		d.dr7 = *dr7;
+		return copy_to_user(argp, &d, sizeof(d)) ? -EFAULT : 0;
+	}
+	if (copy_from_user(&d, argp, sizeof(d)))
+		return -EFAULT;
+	if (d.flags || (d.dr6 >> 32) || (d.dr7 >> 32))
+		return -EINVAL;
+	memcpy(x->db, d.db, sizeof(x->db));
+	*dr6 = d.dr6;
+	*dr7 = d.dr7;
+	return 0;
 }
 
 /*

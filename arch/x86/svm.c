@@ -254,6 +254,7 @@ static int svm_vcpu_create(struct axvcpu_vcpu *vcpu)
 		goto out_free_svm;
 	if (!fpu_alloc_guest_fpstate(&svm->fpu))
 		goto out_free_page;
+	svm->x.xcr0_allowed = svm_host_xcr0 & svm->fpu.fpstate->xfeatures;
 	svm->vmcb = page_address(page);
 	svm->vmcb_pa = page_to_phys(page);
 	vcpu->arch = svm;
@@ -651,8 +652,7 @@ static int svm_exit_xsetbv(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 
-	if (!x86_xsetbv(&svm->x, svm->vmcb->save.cpl,
-			svm_host_xcr0 & svm->fpu.fpstate->xfeatures)) {
+	if (!x86_xsetbv(&svm->x, svm->vmcb->save.cpl)) {
 		svm_inject_gp(svm);
 		return AXVCPU_EXIT_CONTINUE;
 	}
@@ -870,9 +870,16 @@ static int svm_set_sregs(struct axvcpu_vcpu *vcpu, const struct kvm_sregs *r)
 	return 0;
 }
 
+static void svm_dr67(struct axvcpu_vcpu *vcpu, u64 **dr6, u64 **dr7)
+{
+	*dr6 = &to_svm(vcpu)->vmcb->save.dr6;
+	*dr7 = &to_svm(vcpu)->vmcb->save.dr7;
+}
+
 static const struct x86_sregs_ops svm_sregs_ops = {
 	.get = svm_get_sregs,
 	.set = svm_set_sregs,
+	.dr67 = svm_dr67,
 };
 
 static long svm_vcpu_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,

@@ -689,6 +689,7 @@ static int vmx_vcpu_create(struct axvcpu_vcpu *vcpu)
 		goto out_free_vmx;
 	if (!fpu_alloc_guest_fpstate(&vmx->fpu))
 		goto out_free_page;
+	vmx->x.xcr0_allowed = vmx_host_xcr0 & vmx->fpu.fpstate->xfeatures;
 	/* When they run out, VPID 0: no tag, flushed on every transition. */
 	vmx->vpid = 0;
 	if (vmx_vpid_ok) {
@@ -1391,8 +1392,7 @@ static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 	case EXIT_REASON_EPT_VIOLATION:
 		return vmx_exit_ept_violation(vcpu);
 	case EXIT_REASON_XSETBV:
-		if (!x86_xsetbv(&vmx->x, vmx->cpl,
-				vmx_host_xcr0 & vmx->fpu.fpstate->xfeatures)) {
+		if (!x86_xsetbv(&vmx->x, vmx->cpl)) {
 			vmx_inject_gp(vmx);
 			return AXVCPU_EXIT_CONTINUE;
 		}
@@ -1481,9 +1481,20 @@ static int vmx_set_sregs(struct axvcpu_vcpu *vcpu, const struct kvm_sregs *r)
 	return 0;
 }
 
+/* DR7 goes into the VMCS with the rest of the guest state. */
+static void vmx_dr67(struct axvcpu_vcpu *vcpu, u64 **dr6, u64 **dr7)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	*dr6 = &vmx->x.dr6;
+	*dr7 = &vmx->dr7;
+	vmx->dirty = true;
+}
+
 static const struct x86_sregs_ops vmx_sregs_ops = {
 	.get = vmx_get_sregs,
 	.set = vmx_set_sregs,
+	.dr67 = vmx_dr67,
 };
 
 static long vmx_vcpu_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,

@@ -143,6 +143,7 @@ struct x86_vcpu {
 	u64 uret[X86_NR_URET];	/* the guest's values, by enum x86_uret_msr */
 	u32 pkru, host_pkru;
 	bool pkru_loaded;	/* the guest runs with its own PKRU */
+	u64 xcr0_allowed;	/* the host's XCR0 bits its FPU buffer holds */
 	bool entered;		/* has been in guest mode: CPUID is fixed */
 	bool cpuid_set;		/* else CPUID is the host's (axvcpu_x86_cpuid) */
 	u32 cpuid_nent;
@@ -210,7 +211,10 @@ int x86_exit_mmio(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		  const struct x86_cpu_mode *m, u64 gpa, u64 *rip);
 int x86_exit_hypercall(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x);
 void x86_exit_cpuid(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 cr4);
-bool x86_xsetbv(struct x86_vcpu *x, u8 cpl, u64 host_xcr0);
+bool x86_xcr0_valid(u64 val, u64 allowed);
+bool x86_xsetbv(struct x86_vcpu *x, u8 cpl);
+long x86_debugregs_ioctl(struct x86_vcpu *x, u64 *dr6, u64 *dr7,
+			 unsigned int ioctl, void __user *argp);
 bool x86_efer_valid(u64 efer);
 void x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 			  const struct x86_cpu_mode *m, u64 *rip);
@@ -219,6 +223,8 @@ void x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 struct x86_sregs_ops {
 	void (*get)(struct axvcpu_vcpu *vcpu, struct kvm_sregs *r);
 	int (*set)(struct axvcpu_vcpu *vcpu, const struct kvm_sregs *r);
+	/* Where DR6 and DR7 live (KVM_GET/SET_DEBUGREGS). */
+	void (*dr67)(struct axvcpu_vcpu *vcpu, u64 **dr6, u64 **dr7);
 };
 
 long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,

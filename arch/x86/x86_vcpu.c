@@ -253,6 +253,54 @@ bool x86_efer_valid(u64 efer)
  * are where the backend keeps them; it reads and writes the segments and
  * control registers with get_sregs and set_sregs.
  */
+/* KVM_GET/SET_XCRS: XCR0 alone, as KVM has it. */
+static long x86_xcrs_ioctl(struct x86_vcpu *x, unsigned int ioctl,
+			   void __user *argp)
+{
+	struct kvm_xcrs xcrs;
+	u32 i;
+
+	if (ioctl == KVM_GET_XCRS) {
+		memset(&xcrs, 0, sizeof(xcrs));
+		if (boot_cpu_has(X86_FEATURE_XSAVE)) {
+			xcrs.nr_xcrs = 1;
+			xcrs.xcrs[0].xcr = XCR_XFEATURE_ENABLED_MASK;
+			xcrs.xcrs[0].value = x->xcr0;
+		}
+		return copy_to_user(argp, &xcrs, sizeof(xcrs)) ? -EFAULT : 0;
+	}
+	if (!boot_cpu_has(X86_FEATURE_XSAVE))
+		return -EINVAL;
+	if (copy_from_user(&xcrs, argp, sizeof(xcrs)))
+		return -EFAULT;
+	if (xcrs.nr_xcrs > KVM_MAX_XCRS || xcrs.flags)
+		return -EINVAL;
+	for (i = 0; i < xcrs.nr_xcrs; i++) {
+		if (xcrs.xcrs[i].xcr != XCR_XFEATURE_ENABLED_MASK)
+			continue;
+		if (!x86_xcr0_valid(xcrs.xcrs[i].value, x->xcr0_allowed))
+			return -EINVAL;
+		x->xcr0 = xcrs.xcrs[i].value;
+		break;
+	}
+	return 0;
+}
+
+/*
+ * KVM_GET/SET_MP_STATE: without an in-kernel APIC a vCPU is always
+ * runnable (a HLT goes to userspace), and KVM accepts nothing else.
+ */
+static long x86_mp_state_ioctl(unsigned int ioctl, void __user *argp)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+	if (ioctl == KVM_GET_MP_STATE)
+		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	if (copy_from_user(&mp, argp, sizeof(mp)))
+		return -EFAULT;
+	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+}
+
 long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		    u64 *rflags, const struct x86_sregs_ops *ops,
 		    unsigned int ioctl, void __user *argp)
@@ -260,8 +308,19 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 	struct kvm_interrupt irq;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
+	u64 *dr6, *dr7;
 
 	switch (ioctl) {
+	case KVM_GET_DEBUGREGS:
+	case KVM_SET_DEBUGREGS:
+		ops->dr67(vcpu, &dr6, &dr7);
+		return x86_debugregs_ioctl(x, dr6, dr7, ioctl, argp);
+	case KVM_GET_XCRS:
+	case KVM_SET_XCRS:
+		return x86_xcrs_ioctl(x, ioctl, argp);
+	case KVM_GET_MP_STATE:
+	case KVM_SET_MP_STATE:
+		return x86_mp_state_ioctl(ioctl, argp);
 	case KVM_SET_CPUID:
 	case KVM_SET_CPUID2:
 	case KVM_GET_CPUID2:
@@ -315,7 +374,11 @@ int x86_check_extension(long cap)
 	case KVM_CAP_SET_TSS_ADDR:
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_DEBUGREGS:
+	case KVM_CAP_MP_STATE:
 		return 1;
+	case KVM_CAP_XCRS:
+		return boot_cpu_has(X86_FEATURE_XSAVE);
 	default:
 		return 0;
 	}
@@ -534,23 +597,32 @@ void x86_exit_cpuid(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 cr4)
 }
 
 /*
- * XSETBV: a guest XCR0 of the features the host has, with the rules the
- * CPU applies (x87 always; AVX with SSE; MPX and AVX-512 states together).
- * False: #GP for the guest.
+ * An XCR0 of the allowed features (the host's that the guest's FPU buffer
+ * holds), with the rules the CPU applies, as KVM's __kvm_set_xcr(): x87
+ * always; AVX with SSE; MPX's, AVX-512's and AMX's states together.
  */
-bool x86_xsetbv(struct x86_vcpu *x, u8 cpl, u64 host_xcr0)
+bool x86_xcr0_valid(u64 val, u64 allowed)
+{
+	u64 bnd = XFEATURE_MASK_BNDREGS | XFEATURE_MASK_BNDCSR;
+
+	return !(val & ~allowed) && (val & XFEATURE_MASK_FP) &&
+	       !((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) &&
+	       !(val & bnd) == !((val & bnd) == bnd) &&
+	       !((val & XFEATURE_MASK_AVX512) &&
+		 ((val & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512 ||
+		  !(val & XFEATURE_MASK_YMM))) &&
+	       !(val & XFEATURE_MASK_XTILE) ==
+	       !((val & XFEATURE_MASK_XTILE) == XFEATURE_MASK_XTILE);
+}
+
+/* XSETBV; false: #GP for the guest. */
+bool x86_xsetbv(struct x86_vcpu *x, u8 cpl)
 {
 	u64 val = (x->regs[__VCPU_REGS_RDX] << 32) |
 		  (u32)x->regs[__VCPU_REGS_RAX];
-	u64 bnd = XFEATURE_MASK_BNDREGS | XFEATURE_MASK_BNDCSR;
 
 	if ((u32)x->regs[__VCPU_REGS_RCX] != XCR_XFEATURE_ENABLED_MASK ||
-	    cpl || (val & ~host_xcr0) || !(val & XFEATURE_MASK_FP) ||
-	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
-	    (!(val & bnd) != !((val & bnd) == bnd)) ||
-	    ((val & XFEATURE_MASK_AVX512) &&
-	     ((val & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512 ||
-	      !(val & XFEATURE_MASK_YMM))))
+	    cpl || !x86_xcr0_valid(val, x->xcr0_allowed))
 		return false;
 	x->xcr0 = val;
 	return true;

@@ -87,6 +87,9 @@ static void check_caps(struct __test_metadata *_metadata, int fd,
 #if defined(__x86_64__)
 	ASSERT_EQ(1, check_cap(fd, KVM_CAP_EXT_CPUID));
 	ASSERT_EQ(1, check_cap(fd, KVM_CAP_GET_MSR_FEATURES));
+	ASSERT_EQ(1, check_cap(fd, KVM_CAP_DEBUGREGS));
+	ASSERT_EQ(1, check_cap(fd, KVM_CAP_MP_STATE));
+	ASSERT_LE(0, check_cap(fd, KVM_CAP_XCRS));
 #endif
 	ASSERT_EQ(0, check_cap(fd, 100000));
 

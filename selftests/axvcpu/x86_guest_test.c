@@ -1587,6 +1587,109 @@ static const uint8_t vmmcall_code[] = {
 	0xf4,				/* 06: hlt */
 };
 
+/* MOV %DR0, %EAX; OUT %EAX, $PORT; HLT. */
+static const uint8_t read_dr0_code[] = {
+	0x0f, 0x21, 0xc0,		/* 00: mov %dr0, %eax */
+	0x66, 0xe7, 0x10,		/* 03: out %eax, $0x10 */
+	0xf4,				/* 06: hlt */
+};
+
+/*
+ * KVM_GET/SET_DEBUGREGS: the reset values, a round trip, the guest reading
+ * what the VMM set, and KVM's refusals.
+ */
+TEST_F(x86, debugregs)
+{
+	struct kvm_debugregs d, want;
+	struct xg_vcpu *v = &self->vcpu;
+
+	ASSERT_EQ(0, ioctl(v->fd, KVM_GET_DEBUGREGS, &d));
+	EXPECT_EQ(0ULL, d.db[0]);
+	EXPECT_EQ(0xffff0ff0ULL, d.dr6);
+	EXPECT_EQ(0x400ULL, d.dr7);
+	EXPECT_EQ(0ULL, d.flags);
+
+	memset(&want, 0, sizeof(want));
+	want.db[0] = 0x1234;
+	want.db[3] = 0xfeed0000;
+	want.dr6 = 0xffff0ff1;
+	want.dr7 = 0x401;
+	ASSERT_EQ(0, ioctl(v->fd, KVM_SET_DEBUGREGS, &want));
+	ASSERT_EQ(0, ioctl(v->fd, KVM_GET_DEBUGREGS, &d));
+	EXPECT_EQ(0, memcmp(want.db, d.db, sizeof(d.db)));
+	EXPECT_EQ(want.dr6, d.dr6);
+	EXPECT_EQ(want.dr7, d.dr7);
+
+	d.flags = 1;
+	EXPECT_EQ(-1, ioctl(v->fd, KVM_SET_DEBUGREGS, &d));
+	EXPECT_EQ(EINVAL, errno);
+	d.flags = 0;
+	d.dr6 = 1ULL << 32;
+	EXPECT_EQ(-1, ioctl(v->fd, KVM_SET_DEBUGREGS, &d));
+	EXPECT_EQ(EINVAL, errno);
+	d.dr6 = want.dr6;
+	d.dr7 = 1ULL << 40;
+	EXPECT_EQ(-1, ioctl(v->fd, KVM_SET_DEBUGREGS, &d));
+	EXPECT_EQ(EINVAL, errno);
+
+	real_mode_guest(_metadata, &self->vm, v, read_dr0_code,
+			sizeof(read_dr0_code));
+	/* real_mode_guest left the debug registers alone. */
+	run_expect(_metadata, v, KVM_EXIT_IO);
+	EXPECT_EQ(0x1234U, (uint32_t)xg_io_value(v));
+}
+
+/* KVM_GET/SET_XCRS: XCR0 alone, checked as XSETBV checks it. */
+TEST_F(x86, xcrs)
+{
+	struct xg_vcpu *v = &self->vcpu;
+	struct kvm_xcrs x;
+
+	if (!xg_cpu_has_xsave())
+		SKIP(return, "the CPU has no XSAVE");
+	/* KVM allows the XCR0 bits the CPUID table's leaf 0xD offers. */
+	ASSERT_EQ(0, xg_kvm_set_supported_cpuid(self->vm.sys_fd, v));
+	ASSERT_EQ(0, ioctl(v->fd, KVM_GET_XCRS, &x));
+	ASSERT_EQ(1U, x.nr_xcrs);
+	EXPECT_EQ(0U, x.xcrs[0].xcr);
+	EXPECT_EQ(1ULL, x.xcrs[0].value);	/* x87 only, at reset */
+
+	x.xcrs[0].value = 3;			/* x87 and SSE */
+	ASSERT_EQ(0, ioctl(v->fd, KVM_SET_XCRS, &x));
+	memset(&x, 0, sizeof(x));
+	ASSERT_EQ(0, ioctl(v->fd, KVM_GET_XCRS, &x));
+	EXPECT_EQ(3ULL, x.xcrs[0].value);
+
+	x.xcrs[0].value = 2;			/* no x87 */
+	EXPECT_EQ(-1, ioctl(v->fd, KVM_SET_XCRS, &x));
+	EXPECT_EQ(EINVAL, errno);
+	x.xcrs[0].value = 5;			/* AVX without SSE */
+	EXPECT_EQ(-1, ioctl(v->fd, KVM_SET_XCRS, &x));
+	EXPECT_EQ(EINVAL, errno);
+	x.xcrs[0].value = 3;
+	x.flags = 1;
+	EXPECT_EQ(-1, ioctl(v->fd, KVM_SET_XCRS, &x));
+	EXPECT_EQ(EINVAL, errno);
+	x.flags = 0;
+	x.nr_xcrs = KVM_MAX_XCRS + 1;
+	EXPECT_EQ(-1, ioctl(v->fd, KVM_SET_XCRS, &x));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+/* KVM_GET/SET_MP_STATE without an in-kernel APIC: RUNNABLE only. */
+TEST_F(x86, mp_state)
+{
+	struct kvm_mp_state mp = { .mp_state = 0xff };
+	struct xg_vcpu *v = &self->vcpu;
+
+	ASSERT_EQ(0, ioctl(v->fd, KVM_GET_MP_STATE, &mp));
+	EXPECT_EQ((uint32_t)KVM_MP_STATE_RUNNABLE, mp.mp_state);
+	ASSERT_EQ(0, ioctl(v->fd, KVM_SET_MP_STATE, &mp));
+	mp.mp_state = KVM_MP_STATE_HALTED;
+	EXPECT_EQ(-1, ioctl(v->fd, KVM_SET_MP_STATE, &mp));
+	EXPECT_EQ(EINVAL, errno);
+}
+
 TEST_F(x86, vmmcall_hypercall)
 {
 	struct xg_vcpu *v = &self->vcpu;
