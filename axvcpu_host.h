@@ -40,6 +40,12 @@ struct axvcpu_memslot {
 	struct page **pages;
 };
 
+/* A VM's statistics (stats.c), besides what struct axvcpu_vm holds. */
+struct axvcpu_vm_stat {
+	atomic64_t region_changes;	/* KVM_SET_USER_MEMORY_REGION done */
+	u64 remote_tlb_flush;		/* axvcpu_vm_sync_guests(): VM lock */
+};
+
 struct axvcpu_vm {
 	struct kref kref;		/* the VM fd and each vCPU fd */
 	struct mm_struct *mm;		/* the creator's; mmgrab()ed */
@@ -49,6 +55,7 @@ struct axvcpu_vm {
 	struct xarray vcpus;		/* by vcpu_id */
 	unsigned int nr_vcpus;
 	struct axvcpu_memslot *slots[AXVCPU_NR_MEMSLOTS];
+	struct axvcpu_vm_stat stat;
 	void *arch;
 };
 
@@ -67,6 +74,26 @@ enum axvcpu_step {
 #define AXVCPU_REQ_INVALIDATE	0	/* strict mode: refused while running */
 #define AXVCPU_REQ_KICK		1	/* wake from BLOCKED */
 
+/* The buckets of userspace_exit_reason: KVM_EXIT_* numbers, the last: more. */
+#define AXVCPU_STAT_EXIT_REASONS	64
+
+/*
+ * A vCPU's counters for KVM_GET_STATS_FD (stats.c), besides the state
+ * times and counts of struct axvcpu_vcpu.  The u64s are written by KVM_RUN
+ * under the vCPU mutex and read locklessly; the atomics from any thread.
+ */
+struct axvcpu_vcpu_stat {
+	u64 exits;			/* every exit from guest mode */
+	u64 user_exits;			/* KVM_RUN returned, kvm_run filled */
+	u64 user_exit_reasons[AXVCPU_STAT_EXIT_REASONS];
+	u64 signal_exits;		/* KVM_EXIT_INTR */
+	u64 halt_exits;			/* the guest halted */
+	u64 halt_wakeup;		/* BLOCKED -> READY */
+	u64 blocking;			/* 1 while BLOCKED */
+	atomic64_t injections;		/* AXVCPU_INJECT */
+	atomic64_t kicks;
+};
+
 struct axvcpu_vcpu {
 	struct axvcpu_vm *vm;
 	u32 vcpu_id;
@@ -83,6 +110,7 @@ struct axvcpu_vcpu {
 	u64 time_ns[AXVCPU_NR_STATES];	/* up to state_since */
 	u64 state_since;		/* ktime_get_ns() of the last transition */
 	atomic64_t refused;
+	struct axvcpu_vcpu_stat stat;
 	struct axvcpu_trace_ring *trace;	/* AXVCPU_TRACE_STATES, or NULL */
 
 	unsigned long requests;
@@ -140,6 +168,12 @@ struct axvcpu_arch_ops {
 	/* The system fd's own ioctls; -EINVAL for one it does not know. */
 	long (*dev_ioctl)(unsigned int ioctl, void __user *argp);
 	int (*check_extension)(long cap);
+	/*
+	 * The hardware's code of the last exit (SVM exit code, VMX exit
+	 * reason, arm64 ESR_EL2), for the axvcpu_exit tracepoint: called
+	 * only while it is on, after vcpu_handle_exit.  NULL: 0.
+	 */
+	u64 (*vcpu_exit_code)(struct axvcpu_vcpu *vcpu);
 	void (*exit)(void);		/* free what probe allocated */
 };
 
@@ -208,8 +242,15 @@ long axvcpu_vcpu_state_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 			     void __user *argp);
 long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu);
 
-/* vcpu_trace.c: the transition log. */
-void axvcpu_trace_record(struct axvcpu_vcpu *vcpu, u32 from, u32 to, u64 now);
+/* axvcpu_main.c */
+void axvcpu_vm_put(struct axvcpu_vm *vm);
+
+/* stats.c: KVM_GET_STATS_FD. */
+int axvcpu_vm_stats_fd(struct axvcpu_vm *vm);
+int axvcpu_vcpu_stats_fd(struct axvcpu_vcpu *vcpu);
+void axvcpu_stat_user_exit(struct axvcpu_vcpu *vcpu, int r);
+
+/* vcpu_trace.c: the transition log, a probe on axvcpu_transition. */
 long axvcpu_trace_ioctl(struct axvcpu_vcpu *vcpu, void __user *argp);
 ssize_t axvcpu_trace_read(struct axvcpu_vcpu *vcpu, char __user *buf,
 			  size_t count, bool nonblock);

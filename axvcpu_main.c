@@ -21,6 +21,7 @@
 #include <linux/uaccess.h>
 
 #include "axvcpu_host.h"
+#include "axvcpu_trace.h"
 
 #define AXVCPU_API_VERSION	12
 
@@ -52,6 +53,7 @@ static long axvcpu_check_extension(long cap)
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_BINARY_STATS_FD:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 		return min_t(unsigned int, num_online_cpus(), AXVCPU_MAX_VCPUS);
@@ -68,8 +70,6 @@ static long axvcpu_check_extension(long cap)
 }
 
 /* --- vCPU fd ------------------------------------------------------------ */
-
-static void axvcpu_vm_put(struct axvcpu_vm *vm);
 
 static vm_fault_t axvcpu_vcpu_fault(struct vm_fault *vmf)
 {
@@ -117,6 +117,8 @@ static long axvcpu_vcpu_ioctl(struct file *file, unsigned int ioctl,
 
 	if (ioctl == KVM_RUN)
 		return arg ? -EINVAL : axvcpu_vcpu_run(vcpu);
+	if (ioctl == KVM_GET_STATS_FD)
+		return axvcpu_vcpu_stats_fd(vcpu);
 	if (_IOC_TYPE(ioctl) == AXVCPU_IO)
 		r = axvcpu_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
 	else
@@ -345,7 +347,7 @@ static void axvcpu_vm_free(struct kref *kref)
 	atomic_dec(&axvcpu_nr_vms);
 }
 
-static void axvcpu_vm_put(struct axvcpu_vm *vm)
+void axvcpu_vm_put(struct axvcpu_vm *vm)
 {
 	kref_put(&vm->kref, axvcpu_vm_free);
 }
@@ -363,6 +365,7 @@ static long axvcpu_vm_ioctl(struct file *file, unsigned int ioctl,
 	void __user *argp = (void __user *)arg;
 	struct kvm_userspace_memory_region mem;
 	struct axvcpu_create_vcpu c;
+	int r;
 
 	if (vm->mm != current->mm)
 		return -EIO;
@@ -382,9 +385,15 @@ static long axvcpu_vm_ioctl(struct file *file, unsigned int ioctl,
 	case KVM_SET_USER_MEMORY_REGION:
 		if (copy_from_user(&mem, argp, sizeof(mem)))
 			return -EFAULT;
-		return axvcpu_set_memory_region(vm, &mem);
+		r = axvcpu_set_memory_region(vm, &mem);
+		trace_axvcpu_set_memory_region(vm, &mem, r);
+		if (!r)
+			atomic64_inc(&vm->stat.region_changes);
+		return r;
 	case KVM_CHECK_EXTENSION:
 		return axvcpu_check_extension(arg);
+	case KVM_GET_STATS_FD:
+		return axvcpu_vm_stats_fd(vm);
 	default:
 		return axvcpu_arch->vm_ioctl ?
 		       axvcpu_arch->vm_ioctl(vm, ioctl, argp) : -ENOTTY;

@@ -25,6 +25,7 @@
 #include <linux/uaccess.h>
 
 #include "axvcpu_host.h"
+#include "axvcpu_trace.h"
 
 bool axvcpu_strict_transitions;
 module_param_named(strict_transitions, axvcpu_strict_transitions, bool, 0444);
@@ -105,8 +106,8 @@ static void axvcpu_transition(struct axvcpu_vcpu *vcpu, u32 to)
 	/* state_since before state; pairs with axvcpu_get_state()'s smp_rmb. */
 	smp_wmb();
 	WRITE_ONCE(vcpu->state, to);
-	if (vcpu->trace)
-		axvcpu_trace_record(vcpu, from, to, now);
+	/* The one hook: tracefs, and the VMM's log (vcpu_trace.c). */
+	trace_axvcpu_transition(vcpu, from, to, now);
 }
 
 void axvcpu_vcpu_init_state(struct axvcpu_vcpu *vcpu)
@@ -417,6 +418,8 @@ static void axvcpu_kick(struct axvcpu_vcpu *vcpu)
 	smp_mb__after_atomic();
 	wake_up_interruptible(&vcpu->wq);
 	cpu = READ_ONCE(vcpu->guest_cpu);
+	atomic64_inc(&vcpu->stat.kicks);
+	trace_axvcpu_kick(vcpu, cpu);
 	if (cpu >= 0 && cpu != raw_smp_processor_id())
 		smp_call_function_single(cpu, axvcpu_kick_ipi, NULL, 0);
 }
@@ -435,6 +438,7 @@ void axvcpu_vm_sync_guests(struct axvcpu_vm *vm)
 
 	/* The change before the look at guest_cpu; pairs with axvcpu_enter(). */
 	smp_mb();
+	WRITE_ONCE(vm->stat.remote_tlb_flush, vm->stat.remote_tlb_flush + 1);
 	xa_for_each(&vm->vcpus, i, vcpu) {
 		cpu = READ_ONCE(vcpu->guest_cpu);
 		if (cpu >= 0)
@@ -445,6 +449,8 @@ void axvcpu_vm_sync_guests(struct axvcpu_vm *vm)
 void axvcpu_vcpu_inject(struct axvcpu_vcpu *vcpu, unsigned int vector)
 {
 	set_bit(vector, vcpu->irq_pending);
+	atomic64_inc(&vcpu->stat.injections);
+	trace_axvcpu_inject(vcpu, vector);
 	axvcpu_kick(vcpu);
 }
 
@@ -629,6 +635,7 @@ static int axvcpu_enter(struct axvcpu_vcpu *vcpu)
 		if (r)
 			return r;
 	}
+	trace_axvcpu_entry(vcpu, cpu);
 	local_irq_disable();
 	/* Kicks from now on interrupt this CPU; see axvcpu_kick(). */
 	WRITE_ONCE(vcpu->guest_cpu, cpu);
@@ -671,13 +678,24 @@ static bool axvcpu_should_wake(struct axvcpu_vcpu *vcpu)
  */
 static int axvcpu_block(struct axvcpu_vcpu *vcpu, bool always)
 {
-	if (!always && vcpu->halt_policy != AXVCPU_HALT_BLOCK) {
+	bool block = always || vcpu->halt_policy == AXVCPU_HALT_BLOCK;
+	u64 since;
+
+	WRITE_ONCE(vcpu->stat.halt_exits, vcpu->stat.halt_exits + 1);
+	trace_axvcpu_halt(vcpu, block);
+	if (!block) {
 		vcpu->run->exit_reason = KVM_EXIT_HLT;
 		return AXVCPU_EXIT_USER;
 	}
 	axvcpu_transition(vcpu, AXVCPU_STATE_BLOCKED);
+	since = vcpu->state_since;
+	WRITE_ONCE(vcpu->stat.blocking, 1);
 	wait_event_interruptible(vcpu->wq, axvcpu_should_wake(vcpu));
 	clear_bit(AXVCPU_REQ_KICK, &vcpu->requests);
+	WRITE_ONCE(vcpu->stat.blocking, 0);
+	WRITE_ONCE(vcpu->stat.halt_wakeup, vcpu->stat.halt_wakeup + 1);
+	trace_axvcpu_wake(vcpu, ktime_get_ns() - since,
+			  signal_pending(current));
 	axvcpu_transition(vcpu, AXVCPU_STATE_READY);
 	axvcpu_transition(vcpu, AXVCPU_STATE_RUNNING);
 	/* A signal: the loop's first check makes it KVM_EXIT_INTR. */
@@ -720,6 +738,8 @@ static int axvcpu_run_loop(struct axvcpu_vcpu *vcpu)
 			return r;
 
 		r = axvcpu_arch->vcpu_handle_exit(vcpu);
+		WRITE_ONCE(vcpu->stat.exits, vcpu->stat.exits + 1);
+		trace_axvcpu_exit(vcpu, r);
 		if (r == AXVCPU_EXIT_HALT || r == AXVCPU_EXIT_SLEEP)
 			r = axvcpu_block(vcpu, r == AXVCPU_EXIT_SLEEP);
 		if (r != AXVCPU_EXIT_CONTINUE) {
@@ -764,6 +784,7 @@ long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 	r = axvcpu_run_loop(vcpu);
 	if (axvcpu_arch->vcpu_run_end)
 		axvcpu_arch->vcpu_run_end(vcpu);
+	axvcpu_stat_user_exit(vcpu, r);
 
 	if (test_and_clear_bit(AXVCPU_REQ_INVALIDATE, &vcpu->requests)) {
 		axvcpu_invalidate(vcpu);

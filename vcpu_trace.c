@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * axvcpu: the transition log of a vCPU (AXVCPU_TRACE_STATES).
+ * axvcpu: the tracepoints (axvcpu_trace.h), and the transition log of a
+ * vCPU (AXVCPU_TRACE_STATES) built on them.
  *
  * A VMM that wants to see every state change, including the ones inside
  * KVM_RUN (RUNNING -> BLOCKED -> READY -> RUNNING), asks for a ring of
- * records and reads it from the vCPU fd.  The writer is the transition
- * itself, under the vCPU mutex; a reader takes only the ring's lock, so
- * reading never waits behind a running guest.  A full ring drops its
+ * records and reads it from the vCPU fd.  The writer is a probe on the
+ * axvcpu_transition tracepoint, attached while any vCPU has a ring: the
+ * log sees what tracefs sees, from the same hook, and costs nothing (a
+ * static branch) while no one asks for either.  The probe runs in the
+ * transition, under the vCPU mutex; a reader takes only the ring's lock,
+ * so reading never waits behind a running guest.  A full ring drops its
  * oldest records: a transition never waits for the reader.
  */
 #include <linux/fs.h>
@@ -21,6 +25,9 @@
 
 #include "axvcpu_host.h"
 
+#define CREATE_TRACE_POINTS
+#include "axvcpu_trace.h"
+
 struct axvcpu_trace_ring {
 	spinlock_t lock;		/* head, tail and rec[] */
 	wait_queue_head_t wq;
@@ -31,13 +38,18 @@ struct axvcpu_trace_ring {
 	struct axvcpu_transition rec[];
 };
 
-/* Called by axvcpu_transition(), under the vCPU mutex. */
-void axvcpu_trace_record(struct axvcpu_vcpu *vcpu, u32 from, u32 to, u64 now)
+/* Rings allocated, all vCPUs: the probe is attached while there are any. */
+static DEFINE_MUTEX(axvcpu_trace_probe_lock);
+static unsigned int axvcpu_trace_rings;
+
+/* The probe on axvcpu_transition, in the transition: vCPU mutex held. */
+static void axvcpu_trace_record(void *unused, const struct axvcpu_vcpu *vcpu,
+				u32 from, u32 to, u64 now)
 {
 	struct axvcpu_trace_ring *ring = vcpu->trace;
 	struct axvcpu_transition *r;
 
-	if (!READ_ONCE(ring->enabled))
+	if (!ring || !READ_ONCE(ring->enabled))
 		return;
 	spin_lock(&ring->lock);
 	r = &ring->rec[ring->head & (ring->entries - 1)];
@@ -53,6 +65,31 @@ void axvcpu_trace_record(struct axvcpu_vcpu *vcpu, u32 from, u32 to, u64 now)
 		ring->tail = ring->head - ring->entries;
 	spin_unlock(&ring->lock);
 	wake_up_interruptible(&ring->wq);
+}
+
+/* One more ring: the first attaches the probe (-ENOSYS without tracepoints). */
+static int axvcpu_trace_probe_get(void)
+{
+	int r = 0;
+
+	mutex_lock(&axvcpu_trace_probe_lock);
+	if (!axvcpu_trace_rings)
+		r = register_trace_axvcpu_transition(axvcpu_trace_record, NULL);
+	if (!r)
+		axvcpu_trace_rings++;
+	mutex_unlock(&axvcpu_trace_probe_lock);
+	return r;
+}
+
+/* One ring less: the last detaches the probe, and waits until it ran out. */
+static void axvcpu_trace_probe_put(void)
+{
+	mutex_lock(&axvcpu_trace_probe_lock);
+	if (!--axvcpu_trace_rings) {
+		unregister_trace_axvcpu_transition(axvcpu_trace_record, NULL);
+		tracepoint_synchronize_unregister();
+	}
+	mutex_unlock(&axvcpu_trace_probe_lock);
 }
 
 long axvcpu_trace_ioctl(struct axvcpu_vcpu *vcpu, void __user *argp)
@@ -87,6 +124,11 @@ long axvcpu_trace_ioctl(struct axvcpu_vcpu *vcpu, void __user *argp)
 	ring = kvzalloc(struct_size(ring, rec, t.entries), GFP_KERNEL_ACCOUNT);
 	if (!ring) {
 		r = -ENOMEM;
+		goto out_unlock;
+	}
+	r = axvcpu_trace_probe_get();
+	if (r) {
+		kvfree(ring);
 		goto out_unlock;
 	}
 	spin_lock_init(&ring->lock);
@@ -186,6 +228,10 @@ __poll_t axvcpu_trace_poll(struct axvcpu_vcpu *vcpu, struct file *file,
 
 void axvcpu_trace_free(struct axvcpu_vcpu *vcpu)
 {
+	if (!vcpu->trace)
+		return;
+	/* No transition of this vCPU can run now; the probe is shared. */
 	kvfree(vcpu->trace);
 	vcpu->trace = NULL;
+	axvcpu_trace_probe_put();
 }

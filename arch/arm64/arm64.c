@@ -32,15 +32,16 @@
 #include "arm64.h"
 
 /*
- * The guest's HCR_EL2, as KVM 6.1's HCR_GUEST_FLAGS less what this
- * backend does not handle (TWE, TID3): set/way cache operations (TSW),
- * ACTLR_EL1 (TACR) and the LORegion registers (TLOR) trap; HCR_VI is
- * added while an interrupt is delivered, HCR_VSE while an SError is.
+ * The guest's HCR_EL2, as KVM 6.1's HCR_GUEST_FLAGS less TWE (a WFE
+ * spins in the guest): the ID registers (TID3), set/way cache operations
+ * (TSW), ACTLR_EL1 (TACR) and the LORegion registers (TLOR) trap, answered
+ * by sys_regs.c; HCR_VI / HCR_VF are added while an interrupt line is up
+ * (or an AXVCPU_INJECT is delivered), HCR_VSE while an SError is.
  */
 #define ARM64_GUEST_HCR	(HCR_VM | HCR_SWIO | HCR_IMO | HCR_FMO | HCR_AMO | \
 			 HCR_TSC | HCR_TWI | HCR_RW | HCR_E2H | HCR_TIDCP | \
 			 HCR_BSU_IS | HCR_FB | HCR_PTW | HCR_TSW | HCR_TACR | \
-			 HCR_TLOR)
+			 HCR_TLOR | HCR_TID3)
 /*
  * With the RAS extension, as KVM: external aborts go to EL2 (TEA) and
  * the error record registers trap (TERR).
@@ -73,6 +74,10 @@
 /* exit.vector when the guest was not entered. */
 #define ARM64_EXIT_NONE		(~0ULL)		/* a kick or a signal came first */
 #define ARM64_EXIT_POWER_OFF	(~1ULL)		/* PSCI: powered off */
+#define ARM64_EXIT_TIMER	(~2ULL)		/* a timer level changed */
+/* KVM's IPA sizes: KVM_VM_TYPE_ARM_IPA_SIZE, 32 bits up to stage 2's. */
+#define ARM64_IPA_MIN		32
+#define ARM64_IPA_MAX		40
 #define ARM64_VECTOR_SYNC	0x400
 #define ARM64_VECTOR_IRQ	0x480
 #define ARM64_VECTOR_FIQ	0x500
@@ -114,6 +119,8 @@ static int arm64_vm_init(struct axvcpu_vm *vm)
 	if (!v)
 		return -ENOMEM;
 	spin_lock_init(&v->power_lock);
+	v->ipa_bits = KVM_VM_TYPE_ARM_IPA_SIZE(vm->type) ?: ARM64_IPA_MAX;
+	arm64_fw_init(v);
 	r = arm64_stage2_init(v);
 	if (r) {
 		kfree(v);
@@ -121,6 +128,28 @@ static int arm64_vm_init(struct axvcpu_vm *vm)
 	}
 	vm->arch = v;
 	return 0;
+}
+
+/* KVM_CREATE_VM: 0 (40 bits) or an IPA size stage 2 covers. */
+static int arm64_vm_type(unsigned long type)
+{
+	unsigned long ipa = KVM_VM_TYPE_ARM_IPA_SIZE(type);
+
+	if (type & ~KVM_VM_TYPE_ARM_IPA_SIZE_MASK)
+		return -EINVAL;
+	if (ipa && (ipa < ARM64_IPA_MIN || ipa > ARM64_IPA_MAX))
+		return -EINVAL;
+	return 0;
+}
+
+/* As KVM: a slot past the VM's IPA size cannot be mapped. */
+static int arm64_map(struct axvcpu_vm *vm, struct axvcpu_memslot *slot)
+{
+	struct arm64_vm *v = vm->arch;
+
+	if ((slot->gpa + slot->size) > BIT_ULL(v->ipa_bits))
+		return -EFAULT;
+	return arm64_stage2_map(vm, slot);
 }
 
 static void arm64_vm_destroy(struct axvcpu_vm *vm)
@@ -138,12 +167,16 @@ static int arm64_vcpu_create(struct axvcpu_vcpu *vcpu)
 	if (!a)
 		return -ENOMEM;
 	vcpu->arch = a;
+	/* The VM lock is held: the vCPUs created before are KVM's index. */
+	a->index = vcpu->vm->nr_vcpus;
+	arm64_timer_init(vcpu);
 	arm64_reset_vcpu(vcpu);
 	return 0;
 }
 
 static void arm64_vcpu_destroy(struct axvcpu_vcpu *vcpu)
 {
+	arm64_timer_destroy(vcpu);
 	kfree(vcpu->arch);
 	vcpu->arch = NULL;
 }
@@ -151,8 +184,11 @@ static void arm64_vcpu_destroy(struct axvcpu_vcpu *vcpu)
 static int arm64_vcpu_setup(struct axvcpu_vcpu *vcpu,
 			    const struct axvcpu_setup *setup)
 {
+	struct arm64_vcpu *a = to_arm64(vcpu);
+
 	if (setup->flags & AXVCPU_SETUP_ENTRY)
-		to_arm64(vcpu)->core.regs.pc = setup->entry;
+		a->core.regs.pc = setup->entry;
+	a->hypercall_exit = setup->flags & AXVCPU_SETUP_HYPERCALL;
 	return 0;
 }
 
@@ -166,7 +202,7 @@ static int arm64_vcpu_reset(struct axvcpu_vcpu *vcpu)
 
 /* Host state the guest's shares registers with; interrupts off. */
 struct arm64_host {
-	u64 hcr, vbar, cptr, mdcr, cnthctl, tpidr, tpidrro, mdscr;
+	u64 hcr, vbar, cptr, mdcr, cnthctl, tpidr, tpidrro, mdscr, cntvoff;
 };
 
 static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
@@ -187,10 +223,12 @@ static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
 	h.tpidr = read_sysreg(tpidr_el0);
 	h.tpidrro = read_sysreg(tpidrro_el0);
 	h.mdscr = read_sysreg(mdscr_el1);
+	h.cntvoff = read_sysreg(cntvoff_el2);
 
 	arm64_load_sysregs(a);
 	arm64_vmid_update(v);
 	write_sysreg(arm64_vttbr(v), vttbr_el2);
+	write_sysreg(READ_ONCE(v->cntvoff), cntvoff_el2);
 	/* KVM's syndrome for an SError it makes up: implementation defined. */
 	if ((hcr & HCR_VSE) && axvcpu_arm64_exit_conf.ras)
 		write_sysreg_s(ESR_ELx_ISV, SYS_VSESR_EL2);
@@ -222,6 +260,7 @@ static void arm64_world_switch(struct axvcpu_vcpu *vcpu, u64 hcr)
 	write_sysreg(h.tpidr, tpidr_el0);
 	write_sysreg(h.tpidrro, tpidrro_el0);
 	write_sysreg(h.mdscr, mdscr_el1);
+	write_sysreg(h.cntvoff, cntvoff_el2);
 	isb();
 	local_daif_restore(daif);
 	axvcpu_arm64_fp_save(&a->core.fp_regs);
@@ -237,11 +276,21 @@ static int arm64_vcpu_run(struct axvcpu_vcpu *vcpu)
 {
 	struct arm64_vcpu *a = to_arm64(vcpu);
 	u64 hcr = arm64_guest_hcr;
+	unsigned long lines;
 
+	/* As KVM: no guest before KVM_ARM_VCPU_INIT. */
+	if (!a->initialized)
+		return -ENOEXEC;
 	if (READ_ONCE(a->power_off) || READ_ONCE(a->on_pending)) {
 		a->exit.vector = ARM64_EXIT_POWER_OFF;
 		return 0;
 	}
+	/* Userspace hears of a timer level before the guest runs on. */
+	if (arm64_timer_notify(vcpu)) {
+		a->exit.vector = ARM64_EXIT_TIMER;
+		return 0;
+	}
+	arm64_timer_arm(vcpu);
 	local_irq_enable();
 	kernel_neon_begin();
 	local_irq_disable();
@@ -250,11 +299,24 @@ static int arm64_vcpu_run(struct axvcpu_vcpu *vcpu)
 		a->exit.vector = ARM64_EXIT_NONE;
 		goto out_neon;
 	}
-	/* An interrupt for a guest that takes it: it does, at once. */
+	/* KVM_IRQ_LINE's levels, for as long as they are up. */
+	lines = READ_ONCE(a->lines);
+	if (lines & ARM64_LINE_IRQ)
+		hcr |= HCR_VI;
+	if (lines & ARM64_LINE_FIQ)
+		hcr |= HCR_VF;
+	/*
+	 * An AXVCPU_INJECT for a guest that takes it: it does, before its
+	 * first instruction, unless a host interrupt exits first (see
+	 * arm64_irq_taken()).
+	 */
 	a->irq_delivered = !bitmap_empty(vcpu->irq_pending, AXVCPU_NR_IRQS) &&
 			   !(a->core.regs.pstate & PSR_I_BIT);
-	if (a->irq_delivered)
+	if (a->irq_delivered) {
 		hcr |= HCR_VI;
+		a->entry_pc = a->core.regs.pc;
+		a->entry_elr = a->core.elr_el1;
+	}
 	if (a->vserror)
 		hcr |= HCR_VSE;
 	/* Its own keys switched: pointer authentication needs no trap. */
@@ -288,7 +350,8 @@ void arm64_inject_undef(struct arm64_vcpu *a)
 		off = 0;
 		break;
 	default:
-		off = 0x400;	/* from EL0 */
+		/* From EL0: AArch64 or AArch32. */
+		off = pstate & PSR_MODE32_BIT ? 0x600 : 0x400;
 		break;
 	}
 	a->core.elr_el1 = a->core.regs.pc;
@@ -383,8 +446,21 @@ static int arm64_exit_dabt(struct axvcpu_vcpu *vcpu)
 		a->vserror = true;
 		return AXVCPU_EXIT_CONTINUE;
 	}
-	if (!(esr & ESR_ELx_ISV) || (esr & ESR_ELx_S1PTW))
+	if (esr & ESR_ELx_S1PTW)
 		return arm64_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
+	/*
+	 * No syndrome to decode (a load pair, a writeback): as KVM, the
+	 * VMM's if it asked (KVM_CAP_ARM_NISV_TO_USER), else ENOSYS.
+	 */
+	if (!(esr & ESR_ELx_ISV)) {
+		if (!READ_ONCE(((struct arm64_vm *)vcpu->vm->arch)->nisv_to_user))
+			return -ENOSYS;
+		run->exit_reason = KVM_EXIT_ARM_NISV;
+		run->arm_nisv.esr_iss = esr & (ESR_ELx_CM | ESR_ELx_WNR |
+					       ESR_ELx_FSC);
+		run->arm_nisv.fault_ipa = arm64_fault_ipa(&a->exit);
+		return AXVCPU_EXIT_USER;
+	}
 	reg = (esr & ESR_ELx_SRT_MASK) >> ESR_ELx_SRT_SHIFT;
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = arm64_fault_ipa(&a->exit);
@@ -455,6 +531,8 @@ static int arm64_exit_sync(struct axvcpu_vcpu *vcpu)
 	case ESR_ELx_EC_HVC64:
 		/* The return address is past the HVC already. */
 		r = arm64_handle_psci(vcpu, false);
+		if (r == -ENOENT)
+			r = arm64_handle_smccc(vcpu);
 		return r == -ENOENT ? arm64_exit_hypercall(vcpu) : r;
 	case ESR_ELx_EC_SMC64:
 		/* A trapped SMC returns to itself. */
@@ -466,8 +544,11 @@ static int arm64_exit_sync(struct axvcpu_vcpu *vcpu)
 		return AXVCPU_EXIT_CONTINUE;
 	case ESR_ELx_EC_WFx:
 		arm64_skip_insn(a);
-		return esr & ESR_ELx_WFx_ISS_WFE ? AXVCPU_EXIT_CONTINUE :
-		       AXVCPU_EXIT_HALT;
+		if (esr & ESR_ELx_WFx_ISS_WFE)
+			return AXVCPU_EXIT_CONTINUE;
+		/* The timers as the guest left them wake it. */
+		arm64_timer_arm(vcpu);
+		return AXVCPU_EXIT_HALT;
 	case ESR_ELx_EC_DABT_LOW:
 		return arm64_exit_dabt(vcpu);
 	case ESR_ELx_EC_IABT_LOW:
@@ -480,6 +561,12 @@ static int arm64_exit_sync(struct axvcpu_vcpu *vcpu)
 	case ESR_ELx_EC_SYS64:
 		return arm64_exit_sysreg(vcpu);
 	case ESR_ELx_EC_UNKNOWN:
+	case ESR_ELx_EC_CP15_32:	/* AArch32 EL0's trapped accesses */
+	case ESR_ELx_EC_CP15_64:
+	case ESR_ELx_EC_CP14_MR:
+	case ESR_ELx_EC_CP14_LS:
+	case ESR_ELx_EC_CP14_64:
+	case ESR_ELx_EC_CP10_ID:
 	case ESR_ELx_EC_SVE:
 	case ESR_ELx_EC_PAC:
 	case ESR_ELx_EC_FP_ASIMD:
@@ -492,17 +579,39 @@ static int arm64_exit_sync(struct axvcpu_vcpu *vcpu)
 	}
 }
 
+/* For the axvcpu_exit tracepoint: the ESR of a synchronous exit, else 0. */
+static u64 arm64_exit_code(struct axvcpu_vcpu *vcpu)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+
+	return a->exit.vector == ARM64_VECTOR_SYNC ? a->exit.esr : 0;
+}
+
+/*
+ * Whether the guest took the AXVCPU_INJECT interrupt it was entered with:
+ * unmasked and pending, it is taken before the first instruction, so a
+ * guest that ran at all took it; one that did not move was stopped by a
+ * host interrupt first (QEMU's TCG takes a physical IRQ before a virtual
+ * one), and keeps it queued.  ELR_EL1 tells apart a guest that took it
+ * and came back to the same instruction.
+ */
+static bool arm64_irq_taken(const struct arm64_vcpu *a)
+{
+	return a->core.regs.pc != a->entry_pc ||
+	       a->core.elr_el1 != a->entry_elr;
+}
+
 static int arm64_handle_exit(struct axvcpu_vcpu *vcpu)
 {
 	struct arm64_vcpu *a = to_arm64(vcpu);
 	struct kvm_run *run = vcpu->run;
 	unsigned long vec;
 
-	/* The interrupt was taken as the guest was entered. */
+	/* The interrupt was taken as the guest was entered, if it was. */
 	if (a->irq_delivered) {
 		a->irq_delivered = false;
 		vec = find_last_bit(vcpu->irq_pending, AXVCPU_NR_IRQS);
-		if (vec < AXVCPU_NR_IRQS)
+		if (vec < AXVCPU_NR_IRQS && arm64_irq_taken(a))
 			clear_bit(vec, vcpu->irq_pending);
 	}
 
@@ -527,6 +636,10 @@ static int arm64_handle_exit(struct axvcpu_vcpu *vcpu)
 		return AXVCPU_EXIT_CONTINUE;
 	case ARM64_EXIT_POWER_OFF:
 		return arm64_power_on(vcpu);
+	case ARM64_EXIT_TIMER:
+		/* KVM's way to tell the VMM: KVM_RUN fails with EINTR. */
+		run->exit_reason = KVM_EXIT_INTR;
+		return -EINTR;
 	case ARM64_VECTOR_SYNC:
 		return arm64_exit_sync(vcpu);
 	case ARM64_VECTOR_SERROR:
@@ -545,10 +658,11 @@ static int arm64_handle_exit(struct axvcpu_vcpu *vcpu)
 }
 
 /* KVM_RUN begins: finish what userspace answered. */
-static void arm64_run_begin(struct axvcpu_vcpu *vcpu)
+static int arm64_run_begin(struct axvcpu_vcpu *vcpu)
 {
 	struct arm64_vcpu *a = to_arm64(vcpu);
 
+	WRITE_ONCE(((struct arm64_vm *)vcpu->vm->arch)->has_run, true);
 	switch (a->pending) {
 	case ARM64_PENDING_MMIO:
 		arm64_complete_mmio(vcpu);
@@ -560,15 +674,32 @@ static void arm64_run_begin(struct axvcpu_vcpu *vcpu)
 		break;
 	}
 	a->pending = ARM64_PENDING_NONE;
+	return AXVCPU_EXIT_CONTINUE;
 }
 
+/* KVM_RUN returns: the timer levels userspace sees; no hrtimer left. */
+static void arm64_run_end(struct axvcpu_vcpu *vcpu)
+{
+	arm64_timer_cancel(vcpu);
+	arm64_timer_update_run(vcpu);
+}
+
+/* As KVM 6.1 arm64 answers, for what axvcpu implements. */
 static int arm64_check_extension(long cap)
 {
 	switch (cap) {
 	case KVM_CAP_ONE_REG:
 	case KVM_CAP_ARM_PSCI:
 	case KVM_CAP_ARM_PSCI_0_2:
+	case KVM_CAP_MP_STATE:
+	case KVM_CAP_ARM_USER_IRQ:
+	case KVM_CAP_ARM_IRQ_LINE_LAYOUT_2:
+	case KVM_CAP_ARM_NISV_TO_USER:
+	case KVM_CAP_ARM_SYSTEM_SUSPEND:
+	case KVM_CAP_VCPU_ATTRIBUTES:
 		return 1;
+	case KVM_CAP_ARM_VM_IPA_SIZE:
+		return ARM64_IPA_MAX;
 	case KVM_CAP_ARM_PTRAUTH_ADDRESS:
 	case KVM_CAP_ARM_PTRAUTH_GENERIC:
 		return arm64_ptrauth_supported();
@@ -584,7 +715,7 @@ static const struct axvcpu_arch_ops arm64_ops = {
 	.hardware_disable = arm64_hardware_disable,
 	.vm_init = arm64_vm_init,
 	.vm_destroy = arm64_vm_destroy,
-	.map = arm64_stage2_map,
+	.map = arm64_map,
 	.unmap = arm64_stage2_unmap,
 	.vcpu_create = arm64_vcpu_create,
 	.vcpu_destroy = arm64_vcpu_destroy,
@@ -592,7 +723,12 @@ static const struct axvcpu_arch_ops arm64_ops = {
 	.vcpu_run = arm64_vcpu_run,
 	.vcpu_reset = arm64_vcpu_reset,
 	.vcpu_handle_exit = arm64_handle_exit,
+	.vcpu_exit_code = arm64_exit_code,
 	.vcpu_run_begin = arm64_run_begin,
+	.vcpu_run_end = arm64_run_end,
+	.kvm_halt_policy = AXVCPU_HALT_BLOCK,
+	.vm_type = arm64_vm_type,
+	.vcpu_runnable = arm64_vcpu_runnable,
 	.vcpu_ioctl = arm64_vcpu_ioctl,
 	.vm_ioctl = arm64_vm_ioctl,
 	.check_extension = arm64_check_extension,
@@ -667,7 +803,9 @@ const struct axvcpu_arch_ops *axvcpu_arch_probe(void)
 	r = arm64_stage2_setup();
 	if (r)
 		return ERR_PTR(r);
-	arm64_sysregs_setup();
+	r = arm64_sys_regs_setup();
+	if (r)
+		return ERR_PTR(r);
 	arm64_exit_setup();
 	return &arm64_ops;
 }

@@ -721,6 +721,12 @@ static void svm_requeue_event(struct vmcb_control_area *c)
 	c->event_inj_err = c->exit_int_info_err;
 }
 
+/* For the axvcpu_exit tracepoint. */
+static u64 svm_exit_code(struct axvcpu_vcpu *vcpu)
+{
+	return to_svm(vcpu)->vmcb->control.exit_code;
+}
+
 static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -978,6 +984,7 @@ static const struct axvcpu_arch_ops svm_ops = {
 	.vcpu_run = svm_vcpu_run,
 	.vcpu_reset = svm_vcpu_reset,
 	.vcpu_handle_exit = svm_handle_exit,
+	.vcpu_exit_code = svm_exit_code,
 	.vcpu_run_begin = svm_run_begin,
 	.vcpu_run_end = svm_run_end,
 	.vcpu_interruptible = svm_vcpu_interruptible,

@@ -1323,6 +1323,12 @@ unexpected:
 	return vmx_internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
 }
 
+/* For the axvcpu_exit tracepoint. */
+static u64 vmx_exit_code(struct axvcpu_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->exit.reason;
+}
+
 static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1556,6 +1562,7 @@ static const struct axvcpu_arch_ops vmx_ops = {
 	.vcpu_run = vmx_vcpu_run,
 	.vcpu_reset = vmx_vcpu_reset,
 	.vcpu_handle_exit = vmx_handle_exit,
+	.vcpu_exit_code = vmx_exit_code,
 	.vcpu_run_begin = vmx_run_begin,
 	.vcpu_run_end = vmx_run_end,
 	.vcpu_interruptible = vmx_vcpu_interruptible,
