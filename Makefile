@@ -15,7 +15,11 @@
 #			(KASAN, lockdep, kmemleak, UBSAN, ...; cached)
 #   make fuzz		the long fuzzer run: over a million ioctl calls on
 #			x86 (debug kernel) and on arm64; about 80 minutes
-#   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse
+#   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse, and
+#			htmldocs
+#   make htmldocs	Documentation/ rendered to HTML by Sphinx, into
+#			HTMLDOCS_OUT (default build/htmldocs); any warning
+#			is an error
 #   make run		run axvm's sample guests on axvcpu: natively if this
 #			machine can load the module, else in the emulators
 #			(see scripts/run.sh; AXVCPU_SHELL=1: and a shell)
@@ -26,6 +30,16 @@
 #			driven by the instruction count (1 ns = 1 instruction)
 #   make bench-arm64	the same on arm64 (MMIO and PSCI), beside KVM arm64
 #   make deps		install the Debian packages all this needs (root)
+#   make dkms-install	(root) the sources to /usr/src/axvcpu-<version>,
+#			the udev rule, the modprobe options file, the uapi
+#			header and the group axvcpu, then DKMS builds and
+#			installs the module (KREL=: for that kernel)
+#   make dkms-remove	(root) all of that again
+#   make deb		the axvcpu-dkms Debian package (dpkg-buildpackage),
+#			into build/deb
+#   make check-dkms	the package built and checked, its module built by
+#			DKMS for the test kernel, loaded in the SVM guest for
+#			the quick tests
 #
 # The module's objects are listed in Kbuild.  The test targets build their
 # own copies of the module against the kernel they boot, in build/; the
@@ -38,7 +52,8 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 # Each backend adds its target here (check-x86-vmx, check-arm64, ...).
-CHECK_TARGETS ?= check-x86-svm check-x86-vmx check-arm64 check-debug
+CHECK_TARGETS ?= check-x86-svm check-x86-vmx check-arm64 check-debug \
+		 check-dkms
 export CHECK_TARGETS
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR)
@@ -101,5 +116,25 @@ bench-arm64:
 deps:
 	@scripts/deps.sh
 
+dkms-install:
+	@scripts/dkms.sh install $(KREL)
+
+dkms-remove:
+	@scripts/dkms.sh remove
+
+deb:
+	@scripts/dkms.sh deb
+
+check-dkms:
+	@scripts/dkms.sh check
+
+HTMLDOCS_OUT ?= $(or $(AXVCPU_BUILD),$(CURDIR)/build)/htmldocs
+
+htmldocs:
+	sphinx-build -W --keep-going -q -b html \
+		-d $(HTMLDOCS_OUT)/.doctrees Documentation $(HTMLDOCS_OUT)
+	@echo "htmldocs: $(HTMLDOCS_OUT)/index.html"
+
 .PHONY: all modules clean check check-x86-svm check-x86-vmx check-arm64 \
-	check-debug fuzz lint run bench bench-x86-vmx bench-arm64 deps
+	check-debug fuzz lint run bench bench-x86-vmx bench-arm64 deps \
+	htmldocs dkms-install dkms-remove deb check-dkms

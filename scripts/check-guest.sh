@@ -5,6 +5,8 @@
 #
 # Usage: check-guest.sh LABEL EMULATOR KVM_MODULE [KERNEL ARGS...]
 #
+# KVM_MODULE "none": no KVM in the initramfs (and no axtest.kvm= to pass).
+#
 # Builds axvcpu.ko against the headers of the Debian kernel that
 # scripts/kernel.sh resolved, builds the selftests, packs both with
 # KVM_MODULE and its dependencies into an initramfs, boots that kernel
@@ -18,6 +20,8 @@
 # console).
 #
 # Environment:
+#   AXVCPU_MODULE	an axvcpu.ko to test instead of building one (the
+#			DKMS-built module of scripts/dkms.sh check)
 #   AXVCPU_TESTS	the tests to run against /dev/axvcpu, separated by
 #			spaces or commas (default: all but coexist_test)
 #   AXVCPU_SELFTESTS	the selftests directory (default selftests/axvcpu)
@@ -49,6 +53,7 @@ selftests=${AXVCPU_SELFTESTS:-$AX_REPO/selftests/axvcpu}
 mkdir -p "$out"
 kernel_env
 kmods=(--kmods "$KMODS" --kmod "$kvm")
+[ "$kvm" != none ] || kmods=()
 args="axtest.mode=check axtest.timeout=${AXVCPU_TEST_TIMEOUT:-300}"
 if [ "${AXVCPU_KERNEL:-}" = debug ]; then
 	denv=$("$AX_SCRIPTS/debug-kernel.sh") || setup_failed debug-kernel
@@ -64,8 +69,14 @@ if [ "${AXVCPU_KERNEL:-}" = debug ]; then
 	export AXVCPU_MEM=${AXVCPU_MEM:-2048}
 fi
 
-build_module "$KDIR" "$out/module" AXVCPU_TEST_HOOKS=y ||
-	setup_failed build-module
+if [ -n "${AXVCPU_MODULE:-}" ]; then
+	mkdir -p "$out/module"
+	cp "$AXVCPU_MODULE" "$out/module/axvcpu.ko" ||
+		setup_failed copy-module
+else
+	build_module "$KDIR" "$out/module" AXVCPU_TEST_HOOKS=y ||
+		setup_failed build-module
+fi
 tests=$(build_selftests "$selftests" "$out/selftests" \
 	"$out/selftests.log") ||
 	setup_failed build-selftests

@@ -30,11 +30,17 @@ set -eu -o pipefail
 #   bc bison flex libelf-dev libssl-dev
 #				building the debug kernel (kconfig, objtool,
 #				certs; scripts/debug-kernel.sh)
+#   python3-sphinx graphviz	make htmldocs (the state machine's diagram)
+#   rsync			kselftest's lib.mk: make install
+#   dkms dh-dkms debhelper dpkg-dev
+#				make dkms-install, make deb (the axvcpu-dkms
+#				package, dpkg-buildpackage)
 PKGS="gcc make libc6-dev perl sparse kmod linux-source-6.1
 	qemu-system-x86 busybox-static cpio gzip xz-utils zstd
 	bochs bochsbios vgabios isolinux syslinux-common xorriso
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross
-	qemu-system-arm bc bison flex libelf-dev libssl-dev"
+	qemu-system-arm bc bison flex libelf-dev libssl-dev
+	python3-sphinx graphviz rsync dkms dh-dkms debhelper dpkg-dev"
 
 start=$(now)
 

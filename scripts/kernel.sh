@@ -84,33 +84,41 @@ fetch_image()
 #
 # The few files the tree needs from linux-source-6.1, in
 # $AX_CACHE/linux-source-6.1-<version>.  Unpacking them scans the whole
-# 130 MiB tarball (~10 s), hence the cache.
+# 130 MiB tarball (~10 s), hence the cache; .done names what was
+# unpacked, so a list that grew unpacks again.  kselftest's lib.mk and
+# runner give selftests/axvcpu its run_tests and install targets.
 #
 KSRC_FILES="tools/testing/selftests/kselftest_harness.h
 	tools/testing/selftests/kselftest.h
+	tools/testing/selftests/lib.mk
+	tools/testing/selftests/kselftest
 	scripts/checkpatch.pl
 	scripts/spelling.txt
 	scripts/const_structs.checkpatch"
 
 fetch_source()
 {
-	local tarball=/usr/src/linux-source-6.1.tar.xz ver dir f old members=
+	local tarball=/usr/src/linux-source-6.1.tar.xz ver dir tmp f old members=
 
 	[ -f "$tarball" ] || die "$tarball missing: run scripts/deps.sh"
 	ver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 	dir=$AX_CACHE/linux-source-6.1-$ver
 	KSRC=$dir
-	[ -f "$dir/.done" ] && return 0
+	[ "$(cat "$dir/.done" 2>/dev/null)" = "$KSRC_FILES" ] && return 0
 
 	msg "unpacking kselftest harness and checkpatch from $tarball"
-	rm -rf "$dir"
-	mkdir -p "$dir"
+	# Beside, then in place: a build reading the old copy keeps its files.
+	tmp=$AX_CACHE/.linux-source-tmp.$$
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
 	for f in $KSRC_FILES; do
 		members="$members linux-source-6.1/$f"
 	done
 	# shellcheck disable=SC2086
-	tar -xJf "$tarball" -C "$dir" --strip-components=1 $members
-	touch "$dir/.done"
+	tar -xJf "$tarball" -C "$tmp" --strip-components=1 $members
+	echo "$KSRC_FILES" >"$tmp/.done"
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
 
 	for old in "$AX_CACHE"/linux-source-6.1-*; do
 		[ "$old" = "$dir" ] || rm -rf "$old"

@@ -3,11 +3,14 @@
 #
 # lint.sh - static checks of the module sources.
 #
-# Five checks, each one test of the summary:
+# Six checks, each one test of the summary:
 #
 #   lint:checkpatch	checkpatch.pl --strict over the module's sources (the
 #			root's *.c/*.h, arch/ and uapi/): any ERROR, WARNING or
-#			CHECK fails
+#			CHECK fails.  Trace headers (*_trace.h) are written in
+#			TRACE_EVENT's own layout, as the kernel's: checkpatch's
+#			rules of C expressions and alignment
+#			($TRACE_HEADER_IGNORE) do not apply to them
 #   lint:w1-6.1		a W=1 build against the headers of the booted 6.1
 #			kernel: any warning fails, the compiler's or modpost's
 #   lint:w1-6.12	the same against Debian's 6.12 headers
@@ -16,6 +19,9 @@
 #   lint:sparse		a C=2 sparse build against 6.1: any sparse warning or
 #			error in our own files fails (the kernel's headers
 #			are not ours to fix)
+#   lint:htmldocs	"make htmldocs": Sphinx renders Documentation/, the
+#			state machine's graphviz diagram included, with no
+#			warning
 #
 # checkpatch.pl comes from linux-source-6.1 (see scripts/kernel.sh).  Each
 # build runs on its own copy of the sources in $AX_BUILD/lint/, so builds
@@ -60,11 +66,14 @@ sources()
 	} | sed 's|^\./||' | grep -v '\.mod\.c$' | sort
 }
 
+TRACE_HEADER_IGNORE=COMPLEX_MACRO,PARENTHESIS_ALIGNMENT,OPEN_ENDED_LINE
+
 check_checkpatch()
 {
-	local log=$out/checkpatch.log files rc=0 n
+	local log=$out/checkpatch.log files traces rc=0 n
 
-	files=$(sources)
+	files=$(sources | grep -v '_trace\.h$' || :)
+	traces=$(sources | grep '_trace\.h$' || :)
 	[ -n "$files" ] || {
 		echo "no sources" >"$log"
 		result lint:checkpatch 1 "no sources found"
@@ -74,9 +83,16 @@ check_checkpatch()
 	(cd "$AX_REPO" && perl "$KSRC/scripts/checkpatch.pl" --no-tree \
 		--strict --terse --show-types -f $files) \
 		>"$log" 2>&1 || rc=$?
+	# shellcheck disable=SC2086
+	[ -z "$traces" ] ||
+		(cd "$AX_REPO" && perl "$KSRC/scripts/checkpatch.pl" --no-tree \
+			--strict --terse --show-types \
+			--ignore "$TRACE_HEADER_IGNORE" -f $traces) \
+			>>"$log" 2>&1 || rc=$?
+	files="$files $traces"
 	n=$(grep -cE ': (ERROR|WARNING|CHECK):' "$log" || :)
 	if [ $rc -eq 0 ] && [ "$n" -eq 0 ]; then
-		result lint:checkpatch 0 "$(echo "$files" | wc -l) files"
+		result lint:checkpatch 0 "$(echo $files | wc -w) files"
 	else
 		result lint:checkpatch 1 "$n reports"
 		show "$log"
@@ -128,6 +144,22 @@ check_sparse()
 	fi
 }
 
+# check_htmldocs: the documentation renders, without a warning.
+check_htmldocs()
+{
+	local log=$out/htmldocs.log
+
+	rm -rf "$out/htmldocs"
+	if make --no-print-directory -C "$AX_REPO" htmldocs \
+			HTMLDOCS_OUT="$out/htmldocs" >"$log" 2>&1; then
+		result lint:htmldocs 0 "$(find "$out/htmldocs" -name '*.html' |
+			wc -l) pages"
+	else
+		result lint:htmldocs 1 "sphinx-build failed"
+		show "$log"
+	fi
+}
+
 start=$(now)
 mkdir -p "$out"
 kernel_env
@@ -144,6 +176,7 @@ else
 	result lint:w1-arm64 1 "no arm64 headers"
 fi
 check_sparse "$KDIR"
+check_htmldocs
 
 echo "lint: $(summary $passed $failed 0) ($(elapsed "$start") s)"
 [ $failed -eq 0 ]
