@@ -3,7 +3,7 @@
 #
 # lint.sh - static checks of the module sources.
 #
-# Six checks, each one test of the summary:
+# Seven checks, each one test of the summary:
 #
 #   lint:checkpatch	checkpatch.pl --strict over the module's sources (the
 #			root's *.c/*.h, arch/ and uapi/): any ERROR, WARNING or
@@ -11,6 +11,10 @@
 #			TRACE_EVENT's own layout, as the kernel's: checkpatch's
 #			rules of C expressions and alignment
 #			($TRACE_HEADER_IGNORE) do not apply to them
+#   lint:emulate-unit	selftests/axvcpu/x86_emulate_unit.c, the unit tests of
+#			the x86 instruction emulator (arch/x86/emulate.c, the
+#			same C file in userspace), built and run here: any
+#			failed case fails
 #   lint:w1-6.1		a W=1 build against the headers of the booted 6.1
 #			kernel: any warning fails, the compiler's or modpost's
 #   lint:w1-6.12	the same against Debian's 6.12 headers
@@ -99,6 +103,29 @@ check_checkpatch()
 	fi
 }
 
+# check_emulate_unit: the emulator's unit tests.  -mno-red-zone: they run
+# PUSHF/POPF in inline assembly to compare RFLAGS with the CPU's.
+check_emulate_unit()
+{
+	local log=$out/emulate-unit.log bin=$out/x86_emulate_unit
+
+	if [ "$(uname -m)" != x86_64 ]; then
+		result lint:emulate-unit 1 "needs an x86-64 build machine"
+		return
+	fi
+	if gcc -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+			-mno-red-zone -o "$bin" \
+			"$AX_REPO/selftests/axvcpu/x86_emulate_unit.c" \
+			>"$log" 2>&1 && "$bin" >>"$log" 2>&1; then
+		result lint:emulate-unit 0 "$(sed -n \
+			's/^x86_emulate_unit: \([0-9]*\) cases.*/\1 cases/p' \
+			"$log")"
+	else
+		result lint:emulate-unit 1 "$(grep -c '^FAIL' "$log" || :) failed"
+		show "$log"
+	fi
+}
+
 # check_w1 NAME KDIR [MAKE ARGS...]: a W=1 build against KDIR, clean of
 # warnings.
 check_w1()
@@ -165,6 +192,7 @@ mkdir -p "$out"
 kernel_env
 
 check_checkpatch
+check_emulate_unit
 # shellcheck disable=SC2153 # KDIR and KDIR_612 come from kernel_env
 # The 6.1 builds with the test hooks, 6.12 and arm64 without.
 check_w1 w1-6.1 "$KDIR" AXVCPU_TEST_HOOKS=y
