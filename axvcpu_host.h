@@ -157,7 +157,13 @@ struct axvcpu_arch_ops {
 	int (*vcpu_run)(struct axvcpu_vcpu *vcpu);
 	int (*vcpu_reset)(struct axvcpu_vcpu *vcpu);
 	int (*vcpu_handle_exit)(struct axvcpu_vcpu *vcpu);
-	void (*vcpu_run_begin)(struct axvcpu_vcpu *vcpu);
+	/*
+	 * KVM_RUN begins: finish the exit userspace answered.
+	 * AXVCPU_EXIT_CONTINUE to enter the guest, or AXVCPU_EXIT_USER when
+	 * finishing it made another exit (an x86 read-modify-write of MMIO:
+	 * the read's answer makes the write), returned at once as KVM does.
+	 */
+	int (*vcpu_run_begin)(struct axvcpu_vcpu *vcpu);
 	void (*vcpu_run_end)(struct axvcpu_vcpu *vcpu);
 	/* An injected interrupt can be taken now (NULL: always). */
 	bool (*vcpu_interruptible)(struct axvcpu_vcpu *vcpu);

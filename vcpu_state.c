@@ -779,9 +779,11 @@ long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 
 	clear_bit(AXVCPU_REQ_INVALIDATE, &vcpu->requests);
 	axvcpu_transition(vcpu, AXVCPU_STATE_RUNNING);
+	r = AXVCPU_EXIT_CONTINUE;
 	if (axvcpu_arch->vcpu_run_begin)
-		axvcpu_arch->vcpu_run_begin(vcpu);
-	r = axvcpu_run_loop(vcpu);
+		r = axvcpu_arch->vcpu_run_begin(vcpu);
+	if (r == AXVCPU_EXIT_CONTINUE)
+		r = axvcpu_run_loop(vcpu);
 	if (axvcpu_arch->vcpu_run_end)
 		axvcpu_arch->vcpu_run_end(vcpu);
 	axvcpu_stat_user_exit(vcpu, r);

@@ -3,11 +3,11 @@
  * axvcpu: x86 MMIO, shared by the backends.
  *
  * An access to a guest-physical address with no slot (or a write to a
- * read-only slot) exits to userspace as KVM_EXIT_MMIO.  The hardware tells
- * the address; the instruction says the width, the direction and the
- * register, so it is fetched from guest memory (through the guest's page
- * tables) and decoded as far as needed: the MOV family a driver uses for
- * device registers.  Anything else is an emulation failure, never a guess.
+ * read-only slot) exits to userspace as KVM_EXIT_MMIO.  The instruction
+ * says the width, the direction and what the data is, so it is fetched
+ * from guest memory (through the guest's page tables) and emulated by
+ * emulate.c, which reaches guest memory through the callbacks here.
+ * Anything it does not know is an emulation failure, never a guess.
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -18,6 +18,7 @@
 #include <asm/processor-flags.h>
 
 #include "../../axvcpu_host.h"
+#include "emulate.h"
 #include "x86.h"
 
 /*
@@ -172,175 +173,154 @@ bool x86_guest_rw(struct axvcpu_vm *vm, const struct x86_cpu_mode *m, u64 la,
 	return true;
 }
 
-/* The ModRM operand's length (ModRM, SIB and displacement bytes). */
-static int x86_modrm_len(const u8 *p, int avail, bool addr16)
-{
-	u8 modrm, mod, rm;
-	int len = 1;
+/* --- instruction emulation: emulate.c's memory and mode ------------------- */
 
-	if (avail < 1)
-		return -1;
-	modrm = p[0];
-	mod = modrm >> 6;
-	rm = modrm & 7;
-	if (mod == 3)
-		return -1;		/* a register: no memory access */
-	if (addr16) {
-		if (mod == 1)
-			len += 1;
-		else if (mod == 2 || (mod == 0 && rm == 6))
-			len += 2;
-		return len;
+struct x86_emul_env {
+	struct axvcpu_vm *vm;
+	const struct x86_cpu_mode *m;
+};
+
+/*
+ * RAM (writable RAM for a write) moves at once; anything else is MMIO.
+ * An access across a page is emulated only when both pages are RAM: a
+ * device access split in two is not one KVM_EXIT_MMIO.
+ */
+static int x86_emul_access(void *opaque, u64 la, void *buf, unsigned int len,
+			   bool write, u64 *gpa)
+{
+	struct x86_emul_env *env = opaque;
+
+	if (!x86_walk(env->vm, env->m, la, gpa))
+		return X86_EMUL_FAILED;
+	if (offset_in_page(la) + len > PAGE_SIZE)
+		return x86_guest_rw(env->vm, env->m, la, buf, len, write) ?
+		       X86_EMUL_DONE : X86_EMUL_FAILED;
+	return x86_rw_gpa(env->vm, *gpa, buf, len, write) ?
+	       X86_EMUL_DONE : X86_EMUL_MMIO;
+}
+
+static int x86_emul_read(void *opaque, u64 la, void *buf, unsigned int len,
+			 u64 *gpa)
+{
+	return x86_emul_access(opaque, la, buf, len, false, gpa);
+}
+
+static int x86_emul_write(void *opaque, u64 la, const void *buf,
+			  unsigned int len, u64 *gpa)
+{
+	return x86_emul_access(opaque, la, (void *)buf, len, true, gpa);
+}
+
+static const struct x86_emul_ops x86_emul_ops = {
+	.read = x86_emul_read,
+	.write = x86_emul_write,
+};
+
+static enum x86_emul_mode x86_emul_mode(const struct x86_cpu_mode *m)
+{
+	if (!(m->cr0 & X86_CR0_PE) || (m->rflags & X86_EFLAGS_VM))
+		return X86_EMUL_REAL;
+	if ((m->efer & EFER_LMA) && m->cs_l)
+		return X86_EMUL_PROT64;
+	return m->cs_db ? X86_EMUL_PROT32 : X86_EMUL_PROT16;
+}
+
+static_assert(sizeof(((struct x86_emul_ctxt *)0)->regs) ==
+	      sizeof(((struct x86_vcpu *)0)->regs));
+static_assert((int)X86_EMUL_NR_SEGS == (int)X86_NR_DATA_SEGS);
+
+/*
+ * What KVM gives for an instruction it cannot emulate: the flags word,
+ * then the instruction's bytes (kvm_prepare_emulation_failure_exit()).
+ */
+static int x86_emulation_failure(struct kvm_run *run,
+				 const struct x86_emul_cache *k)
+{
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->emulation_failure.flags = 0;
+	run->emulation_failure.ndata = 1;
+	if (k->insn_n) {
+		run->emulation_failure.flags =
+			KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+		run->emulation_failure.insn_size = k->insn_n;
+		memset(run->emulation_failure.insn_bytes, 0x90,
+		       sizeof(run->emulation_failure.insn_bytes));
+		memcpy(run->emulation_failure.insn_bytes, k->insn, k->insn_n);
+		run->emulation_failure.ndata = 3;
 	}
-	if (rm == 4) {
-		if (avail < 2)
-			return -1;
-		len += 1;		/* SIB */
-		if (mod == 0 && (p[1] & 7) == 5)
-			len += 4;
-	}
-	if (mod == 1)
-		len += 1;
-	else if (mod == 2 || (mod == 0 && rm == 5))
-		len += 4;
-	return len;
+	return AXVCPU_EXIT_USER;
 }
 
 /*
- * Decode the MMIO instruction at the start of insn.  Fills op; returns
- * false for anything not of the MOV family.
+ * Run the instruction of x->emul: in the kernel to its end, or to the
+ * next MMIO access, which exits to userspace.  Only a read leaves the
+ * instruction pending; everything else commits.
  */
-bool x86_decode_mmio(const struct x86_cpu_mode *m, const u8 *insn, int n,
-		     struct x86_mmio_op *op)
+static int x86_mmio_run(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			const struct x86_cpu_mode *m, u64 *rip, u64 *rflags)
 {
-	bool long_mode = (m->efer & EFER_LMA) && m->cs_l;
-	bool def32 = long_mode || m->cs_db;
-	bool opsize = false, addrsize = false;
-	u8 rex = 0, b;
-	int i = 0, mlen, osize;
-	bool addr16;
+	struct x86_emul_env env = { .vm = vcpu->vm, .m = m };
+	struct x86_emul_ctxt c = {
+		.ops = &x86_emul_ops,
+		.opaque = &env,
+		.mode = x86_emul_mode(m),
+		.cache = &x->emul,
+		.rflags = *rflags,
+		.rip = *rip,
+	};
+	struct kvm_run *run = vcpu->run;
+	int r;
 
-	memset(op, 0, sizeof(*op));
-	for (; i < n; i++) {
-		b = insn[i];
-		if (b == 0x66)
-			opsize = true;
-		else if (b == 0x67)
-			addrsize = true;
-		else if (b == 0x2e || b == 0x36 || b == 0x3e || b == 0x26 ||
-			 b == 0x64 || b == 0x65 || b == 0xf0)
-			continue;
-		else
-			break;
-	}
-	if (long_mode && i < n && (insn[i] & 0xf0) == 0x40)
-		rex = insn[i++];
-	if (i >= n)
-		return false;
-
-	osize = (rex & 8) ? 8 : (def32 != opsize) ? 4 : 2;
-	addr16 = !long_mode && (def32 == addrsize);
-	b = insn[i++];
-	if (b == 0x0f) {
-		if (i >= n)
-			return false;
-		b = insn[i++];
-		switch (b) {
-		case 0xb6: case 0xb7: case 0xbe: case 0xbf:
-			op->len = (b & 1) ? 2 : 1;
-			op->extend = (b & 8) ? X86_MMIO_SIGN : X86_MMIO_ZERO;
-			op->dst_size = osize;
-			break;
-		default:
-			return false;
+	memcpy(c.seg_base, m->seg_base, sizeof(c.seg_base));
+	memcpy(c.regs, x->regs, sizeof(c.regs));
+	r = x86_emulate(&c);
+	if (r == X86_EMUL_FAILED)
+		return x86_emulation_failure(run, &x->emul);
+	if (r == X86_EMUL_MMIO) {
+		run->exit_reason = KVM_EXIT_MMIO;
+		run->mmio.phys_addr = c.mmio.gpa;
+		run->mmio.len = c.mmio.len;
+		run->mmio.is_write = c.mmio.write;
+		memset(run->mmio.data, 0, sizeof(run->mmio.data));
+		if (!c.mmio.write) {
+			x->pending = X86_PENDING_MMIO;
+			return AXVCPU_EXIT_USER;
 		}
-	} else {
-		switch (b) {
-		case 0x88: case 0x8a: case 0xc6:
-			op->len = 1;
-			break;
-		case 0x89: case 0x8b: case 0xc7:
-			op->len = osize;
-			break;
-		default:
-			return false;
-		}
-		op->dst_size = op->len;
-		op->is_write = b != 0x8a && b != 0x8b;
+		memcpy(run->mmio.data, &c.mmio.data, c.mmio.len);
 	}
-	mlen = x86_modrm_len(insn + i, n - i, addr16);
-	if (mlen < 0)
-		return false;
-	op->reg = ((insn[i] >> 3) & 7) | ((rex & 4) ? 8 : 0);
-	/* Without REX, byte registers 4-7 are AH, CH, DH, BH. */
-	op->high_byte = op->len == 1 && !rex && op->reg >= 4 && op->reg < 8 &&
-			!op->extend;
-	if (op->extend && op->len == 1)
-		op->high_byte = false;
-	if (b == 0xc6 || b == 0xc7) {
-		int isize = op->len == 1 ? 1 : op->len == 2 ? 2 : 4;
-
-		if (((insn[i] >> 3) & 7) != 0 || i + mlen + isize > n)
-			return false;
-		op->imm = true;
-		memcpy(&op->data, insn + i + mlen, isize);
-		if (op->len == 8)	/* imm32, sign-extended */
-			op->data = (s64)(s32)op->data;
-		i += isize;
-	}
-	op->insn_len = i + mlen;
-	return true;
+	memcpy(x->regs, c.regs, sizeof(c.regs));
+	*rflags = c.rflags;
+	*rip = c.rip;
+	return r == X86_EMUL_MMIO ? AXVCPU_EXIT_USER : AXVCPU_EXIT_CONTINUE;
 }
 
-/* The value a write stores: the immediate or the register's low bytes. */
-u64 x86_mmio_write_value(const struct x86_mmio_op *op,
-			 const unsigned long *regs)
+/*
+ * No slot, or a write to a read-only one, at gpa: the instruction at RIP
+ * is emulated.  AXVCPU_EXIT_USER with KVM_EXIT_MMIO (or, for what cannot
+ * be emulated, KVM's emulation failure), or AXVCPU_EXIT_CONTINUE when it
+ * completed in the kernel (the memory became RAM meanwhile, or REP has
+ * more elements).  The guest's page tables, not gpa, say where each
+ * operand is: an instruction may have two.
+ */
+int x86_exit_mmio(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		  const struct x86_cpu_mode *m, u64 gpa, u64 *rip,
+		  u64 *rflags)
 {
-	if (op->imm)
-		return op->data;
-	if (op->high_byte)
-		return (regs[op->reg - 4] >> 8) & 0xff;
-	return regs[op->reg];
+	x->emul.insn_n = x86_fetch(vcpu->vm, m, x->emul.insn);
+	x->emul.nr_reads = 0;
+	return x86_mmio_run(vcpu, x, m, rip, rflags);
 }
 
-/* A read completes: the data lands in the register as the CPU would. */
-void x86_mmio_complete_read(const struct x86_mmio_op *op, unsigned long *regs,
-			    u64 data)
+/* KVM_RUN after an MMIO read: the instruction runs again with the data. */
+int x86_complete_mmio(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		      const struct x86_cpu_mode *m, u64 *rip, u64 *rflags)
 {
-	unsigned long *r = &regs[op->high_byte ? op->reg - 4 : op->reg];
-	u64 v = data;
+	struct x86_emul_cache *k = &x->emul;
+	u64 data;
 
-	if (op->len < 8)
-		v &= (1ULL << (op->len * 8)) - 1;
-	if (op->extend == X86_MMIO_SIGN)
-		v = op->len == 1 ? (u64)(s64)(s8)v : (u64)(s64)(s16)v;
-
-	if (op->high_byte) {
-		*r = (*r & ~0xff00UL) | (v & 0xff) << 8;
-		return;
-	}
-	switch (op->dst_size) {
-	case 1:
-		*r = (*r & ~0xffUL) | (v & 0xff);
-		break;
-	case 2:
-		*r = (*r & ~0xffffUL) | (v & 0xffff);
-		break;
-	case 4:
-		*r = (u32)v;	/* a 32-bit write zero-extends */
-		break;
-	default:
-		*r = v;
-		break;
-	}
-}
-
-/* Fetch and decode the instruction behind an MMIO fault. */
-bool x86_mmio_decode_at(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
-			struct x86_mmio_op *op)
-{
-	u8 insn[X86_MAX_INSN];
-	int n = x86_fetch(vm, m, insn);
-
-	return n > 0 && x86_decode_mmio(m, insn, n, op);
+	memcpy(&data, vcpu->run->mmio.data, sizeof(data));
+	if (k->nr_reads < X86_EMUL_MAX_READS)
+		k->read_data[k->nr_reads++] = data;
+	return x86_mmio_run(vcpu, x, m, rip, rflags);
 }

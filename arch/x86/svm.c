@@ -609,11 +609,10 @@ static int svm_exit_npf(struct axvcpu_vcpu *vcpu)
 
 	svm_cpu_mode(svm, &m);
 	if ((c->exit_info_1 & SVM_NPF_FETCH) ||
-	    !(c->exit_info_1 & SVM_NPF_FINAL) ||
-	    x86_exit_mmio(vcpu, &svm->x, &m, c->exit_info_2,
-			  &svm->vmcb->save.rip) != AXVCPU_EXIT_USER)
+	    !(c->exit_info_1 & SVM_NPF_FINAL))
 		return svm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
-	return AXVCPU_EXIT_USER;
+	return x86_exit_mmio(vcpu, &svm->x, &m, c->exit_info_2,
+			     &svm->vmcb->save.rip, &svm->vmcb->save.rflags);
 }
 
 /* MOV to or from DRn: the GPR from decode assists, or the instruction. */
@@ -819,16 +818,19 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 }
 
 /* KVM_RUN begins: finish what userspace answered, switch to guest FPU. */
-static void svm_run_begin(struct axvcpu_vcpu *vcpu)
+static int svm_run_begin(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct x86_cpu_mode m;
+	int r = AXVCPU_EXIT_CONTINUE;
 
 	if (svm->x.pending) {
 		svm_cpu_mode(svm, &m);
-		x86_complete_pending(vcpu, &svm->x, &m, &svm->vmcb->save.rip);
+		r = x86_complete_pending(vcpu, &svm->x, &m, &svm->vmcb->save.rip,
+					 &svm->vmcb->save.rflags);
 	}
 	fpu_swap_kvm_fpstate(&svm->fpu, true);
+	return r;
 }
 
 /* KVM_RUN returns: the guest's interrupt status, as KVM reports it. */

@@ -1097,11 +1097,10 @@ static int vmx_exit_ept_violation(struct axvcpu_vcpu *vcpu)
 	vmx_cpu_mode(vmx, &m);
 	if ((q & EPT_VIOLATION_ACC_INSTR) ||
 	    !(q & BIT(EPT_VIOLATION_GVA_IS_VALID_BIT)) ||
-	    !(q & BIT(EPT_VIOLATION_GVA_TRANSLATED_BIT)) ||
-	    x86_exit_mmio(vcpu, &vmx->x, &m, vmx->exit.gpa,
-			  &vmx->rip) != AXVCPU_EXIT_USER)
+	    !(q & BIT(EPT_VIOLATION_GVA_TRANSLATED_BIT)))
 		return vmx_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
-	return AXVCPU_EXIT_USER;
+	return x86_exit_mmio(vcpu, &vmx->x, &m, vmx->exit.gpa, &vmx->rip,
+			     &vmx->rflags);
 }
 
 /*
@@ -1434,16 +1433,19 @@ static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 }
 
 /* KVM_RUN begins: finish what userspace answered, switch to guest FPU. */
-static void vmx_run_begin(struct axvcpu_vcpu *vcpu)
+static int vmx_run_begin(struct axvcpu_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct x86_cpu_mode m;
+	int r = AXVCPU_EXIT_CONTINUE;
 
 	if (vmx->x.pending) {
 		vmx_cpu_mode(vmx, &m);
-		x86_complete_pending(vcpu, &vmx->x, &m, &vmx->rip);
+		r = x86_complete_pending(vcpu, &vmx->x, &m, &vmx->rip,
+					 &vmx->rflags);
 	}
 	fpu_swap_kvm_fpstate(&vmx->fpu, true);
+	return r;
 }
 
 /* KVM_RUN returns: the guest's interrupt status, as KVM reports it. */

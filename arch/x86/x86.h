@@ -23,6 +23,7 @@ struct axvcpu_arch_ops;
 #include <asm/svm.h>
 
 #include "../../axvcpu_host.h"
+#include "emulate.h"
 
 struct axvcpu_vm;
 struct axvcpu_vcpu;
@@ -42,21 +43,6 @@ struct x86_cpu_mode {
 	u64 cs_base, rip, rflags;
 	u64 seg_base[X86_NR_DATA_SEGS];
 	bool cs_l, cs_db;
-};
-
-enum x86_mmio_extend { X86_MMIO_NONE, X86_MMIO_ZERO, X86_MMIO_SIGN };
-
-/* A decoded MMIO access. */
-struct x86_mmio_op {
-	bool is_write;
-	bool imm;			/* the data is an immediate */
-	bool high_byte;			/* AH, CH, DH or BH */
-	u8 len;				/* bytes accessed */
-	u8 dst_size;			/* bytes of the register written */
-	u8 reg;				/* __VCPU_REGS_* */
-	u8 insn_len;
-	enum x86_mmio_extend extend;
-	u64 data;
 };
 
 /*
@@ -135,7 +121,7 @@ struct x86_vcpu {
 	u64 xcr0;
 	enum x86_pending pending;
 	u8 pending_size;
-	struct x86_mmio_op mmio;
+	struct x86_emul_cache emul;	/* an MMIO instruction (mmio.c) */
 	struct x86_string_io sio;
 	/* DR0-DR3: in the CPU only while the guest's DR7 arms one of them. */
 	u64 db[4];
@@ -208,7 +194,10 @@ int x86_exit_io(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		const struct x86_cpu_mode *m, const struct x86_io *io,
 		u64 *rip);
 int x86_exit_mmio(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
-		  const struct x86_cpu_mode *m, u64 gpa, u64 *rip);
+		  const struct x86_cpu_mode *m, u64 gpa, u64 *rip,
+		  u64 *rflags);
+int x86_complete_mmio(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		      const struct x86_cpu_mode *m, u64 *rip, u64 *rflags);
 int x86_exit_hypercall(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x);
 void x86_exit_cpuid(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 cr4);
 bool x86_xcr0_valid(u64 val, u64 allowed);
@@ -216,8 +205,8 @@ bool x86_xsetbv(struct x86_vcpu *x, u8 cpl);
 long x86_debugregs_ioctl(struct x86_vcpu *x, u64 *dr6, u64 *dr7,
 			 unsigned int ioctl, void __user *argp);
 bool x86_efer_valid(u64 efer);
-void x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
-			  const struct x86_cpu_mode *m, u64 *rip);
+int x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			 const struct x86_cpu_mode *m, u64 *rip, u64 *rflags);
 
 /* How a backend reads and writes KVM_GET/SET_SREGS's state. */
 struct x86_sregs_ops {
@@ -242,16 +231,8 @@ int x86_mov_dr(struct x86_vcpu *x, const struct x86_dr_access *a,
 void x86_load_guest_db(const struct x86_vcpu *x);
 void x86_deliver_db(u64 *dr6, u64 *dr7, u64 bits);
 
-bool x86_decode_mmio(const struct x86_cpu_mode *m, const u8 *insn, int n,
-		     struct x86_mmio_op *op);
-bool x86_mmio_decode_at(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
-			struct x86_mmio_op *op);
 bool x86_guest_rw(struct axvcpu_vm *vm, const struct x86_cpu_mode *m, u64 la,
 		  void *buf, unsigned int len, bool write);
-u64 x86_mmio_write_value(const struct x86_mmio_op *op,
-			 const unsigned long *regs);
-void x86_mmio_complete_read(const struct x86_mmio_op *op, unsigned long *regs,
-			    u64 data);
 u64 x86_vm_serial(void);
 unsigned int x86_uret_have(void);
 int x86_uret_index(u32 msr);

@@ -531,32 +531,6 @@ static void x86_complete_ins(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 
 /* --- MMIO, hypercalls, CPUID, XSETBV -------------------------------------- */
 
-/* No slot, or a write to a read-only one, at gpa: MMIO for userspace. */
-int x86_exit_mmio(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
-		  const struct x86_cpu_mode *m, u64 gpa, u64 *rip)
-{
-	struct x86_mmio_op *op = &x->mmio;
-	struct kvm_run *run = vcpu->run;
-	u64 val;
-
-	if (!x86_mmio_decode_at(vcpu->vm, m, op))
-		return X86_EXIT_EMULATION_FAILED;
-
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = gpa;
-	run->mmio.len = op->len;
-	run->mmio.is_write = op->is_write;
-	memset(run->mmio.data, 0, sizeof(run->mmio.data));
-	if (op->is_write) {
-		val = x86_mmio_write_value(op, x->regs);
-		memcpy(run->mmio.data, &val, op->len);
-	} else {
-		x->pending = X86_PENDING_MMIO;
-	}
-	*rip += op->insn_len;
-	return AXVCPU_EXIT_USER;
-}
-
 /*
  * KVM's hypercall ABI: the number in RAX, arguments in RBX, RCX, RDX, RSI;
  * the answer goes to RAX.  The caller steps over the instruction.
@@ -628,16 +602,21 @@ bool x86_xsetbv(struct x86_vcpu *x, u8 cpl)
 	return true;
 }
 
-/* KVM_RUN begins: finish what userspace answered (x->pending is set). */
-void x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
-			  const struct x86_cpu_mode *m, u64 *rip)
+/*
+ * KVM_RUN begins: finish what userspace answered (x->pending is set).
+ * AXVCPU_EXIT_USER when that makes another exit (an MMIO instruction's
+ * next access), else AXVCPU_EXIT_CONTINUE.
+ */
+int x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			 const struct x86_cpu_mode *m, u64 *rip, u64 *rflags)
 {
 	struct kvm_run *run = vcpu->run;
 	void *data = page_address(vcpu->run_pages[1]);
 	unsigned long *rax = &x->regs[__VCPU_REGS_RAX];
-	u64 data64;
+	enum x86_pending pending = x->pending;
 
-	switch (x->pending) {
+	x->pending = X86_PENDING_NONE;
+	switch (pending) {
 	case X86_PENDING_IN:
 		if (x->pending_size == 4)
 			*rax = *(u32 *)data;	/* zero-extended, as IN does */
@@ -651,11 +630,9 @@ void x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		x86_complete_ins(vcpu, x, m, rip);
 		break;
 	case X86_PENDING_MMIO:
-		memcpy(&data64, run->mmio.data, sizeof(data64));
-		x86_mmio_complete_read(&x->mmio, x->regs, data64);
-		break;
+		return x86_complete_mmio(vcpu, x, m, rip, rflags);
 	case X86_PENDING_NONE:
 		break;
 	}
-	x->pending = X86_PENDING_NONE;
+	return AXVCPU_EXIT_CONTINUE;
 }
