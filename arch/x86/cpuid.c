@@ -29,7 +29,6 @@
 
 /* KVM's bounds (KVM_MAX_CPUID_ENTRIES, MAX_IO_MSRS), not in its uapi. */
 #define X86_MAX_CPUID_ENTRIES	256
-#define X86_MAX_IO_MSRS		256
 
 /* The highest leaves KVM 6.1 enumerates. */
 #define X86_CPUID_MAX_BASIC	0x1fU
@@ -94,6 +93,13 @@ static u32 x86_xstate_size(u64 xcr0, bool compacted)
 		size += eax;
 	}
 	return size;
+}
+
+/* KVM_CAP_XSAVE2: the room KVM_GET_XSAVE2 needs, at least the struct's. */
+u32 x86_xsave2_size(void)
+{
+	return max_t(u32, sizeof(struct kvm_xsave),
+		     x86_xstate_size(x86_guest_xcr0(), false));
 }
 
 struct x86_cpuid_array {
@@ -453,18 +459,6 @@ out_free:
 }
 
 /*
- * The MSRs KVM_GET_MSR_INDEX_LIST names that the vCPU keeps as its own:
- * the syscall and SYSENTER MSRs and KERNEL_GS_BASE, switched on both
- * backends, and TSC_AUX where the backend gives it to the guest.  EFER and
- * the segment bases are not in KVM's list: they travel in KVM_GET_SREGS.
- */
-static const u32 x86_saved_msrs[] = {
-	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
-	MSR_TSC_AUX,
-};
-
-/*
  * The list's grammar, KVM's: nmsrs is written back with the count, then
  * -E2BIG if the caller's room was less.
  */
@@ -487,39 +481,35 @@ static long x86_dev_msr_list(struct kvm_msr_list __user *ul, const u32 *msrs,
 
 static long x86_dev_msr_index_list(struct kvm_msr_list __user *ul)
 {
-	u32 msrs[ARRAY_SIZE(x86_saved_msrs)];
-	u32 i, n = 0;
+	u32 msrs[X86_NR_SAVED_MSRS];
 
-	for (i = 0; i < ARRAY_SIZE(x86_saved_msrs); i++) {
-		if (x86_saved_msrs[i] == MSR_TSC_AUX &&
-		    !(x86_guest_uret & BIT(X86_URET_TSC_AUX)))
-			continue;
-		msrs[n++] = x86_saved_msrs[i];
-	}
-	return x86_dev_msr_list(ul, msrs, n);
+	return x86_dev_msr_list(ul, msrs, x86_msr_index_list(msrs));
 }
 
 /*
- * KVM_GET_MSRS on the system fd reads feature MSRs.  axvcpu has none, so
- * like KVM for an MSR that is not one, it processes no entry: 0.  The
- * entries are read and written back as KVM does, for its errnos.
+ * KVM_GET_MSRS on the system fd reads feature MSRs: the microcode
+ * revision alone (the host's), for KVM_SET_MSRS to give a vCPU.  Like
+ * KVM's, it stops at the first entry that is not one.
  */
+static const u32 x86_feature_msrs[] = { MSR_IA32_UCODE_REV };
+
 static long x86_dev_get_feature_msrs(struct kvm_msrs __user *um)
 {
 	struct kvm_msr_entry *entries;
-	struct kvm_msrs m;
-	size_t size;
-	long r = 0;
+	long r;
+	u32 i, n;
 
-	if (copy_from_user(&m, um, sizeof(m)))
-		return -EFAULT;
-	if (m.nmsrs >= X86_MAX_IO_MSRS)
-		return -E2BIG;
-	size = m.nmsrs * sizeof(*entries);
-	entries = memdup_user(um->entries, size);
+	entries = x86_msrs_copy_in(um, &n);
 	if (IS_ERR(entries))
 		return PTR_ERR(entries);
-	if (copy_to_user(um->entries, entries, size))
+	for (i = 0; i < n; i++) {
+		if (entries[i].index != MSR_IA32_UCODE_REV)
+			break;
+		entries[i].data = 0;
+		rdmsrl_safe(MSR_IA32_UCODE_REV, &entries[i].data);
+	}
+	r = i;
+	if (copy_to_user(um->entries, entries, sizeof(*entries) * n))
 		r = -EFAULT;
 	kfree(entries);
 	return r;
@@ -535,9 +525,12 @@ long x86_dev_ioctl(unsigned int ioctl, void __user *argp)
 	case KVM_GET_MSR_INDEX_LIST:
 		return x86_dev_msr_index_list(argp);
 	case KVM_GET_MSR_FEATURE_INDEX_LIST:
-		return x86_dev_msr_list(argp, NULL, 0);
+		return x86_dev_msr_list(argp, x86_feature_msrs,
+					ARRAY_SIZE(x86_feature_msrs));
 	case KVM_GET_MSRS:
 		return x86_dev_get_feature_msrs(argp);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED:
+		return put_user((u64)X86_MCE_CAP_SUPPORTED, (u64 __user *)argp);
 	default:
 		return -EINVAL;
 	}

@@ -179,6 +179,7 @@ static void svm_reset_vmcb(struct svm_vcpu *svm, struct axvcpu_vcpu *vcpu)
 
 	memset(svm->vmcb, 0, PAGE_SIZE);
 	x86_reset_regs(&svm->x);
+	x86_msrs_reset(&svm->x, vcpu->vcpu_id);
 	for (i = 0; i < ARRAY_SIZE(intercepts); i++)
 		svm_set_intercept(c, intercepts[i]);
 	/* Every debug register: see debugreg.c. */
@@ -254,6 +255,7 @@ static int svm_vcpu_create(struct axvcpu_vcpu *vcpu)
 		goto out_free_svm;
 	if (!fpu_alloc_guest_fpstate(&svm->fpu))
 		goto out_free_page;
+	svm->x.gfpu = &svm->fpu;
 	svm->x.xcr0_allowed = svm_host_xcr0 & svm->fpu.fpstate->xfeatures;
 	svm->vmcb = page_address(page);
 	svm->vmcb_pa = page_to_phys(page);
@@ -431,6 +433,7 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 		svm->npt_gen = gen;
 	}
 	svm_inject_pending(vcpu);
+	c->tsc_offset = svm->x.msrs.tsc_offset;
 	svm->vmcb->save.rax = svm->x.regs[__VCPU_REGS_RAX];
 	svm->vmcb->save.rsp = svm->x.regs[__VCPU_REGS_RSP];
 	c->exit_code = SVM_EXIT_NONE;
@@ -659,44 +662,17 @@ static int svm_exit_xsetbv(struct axvcpu_vcpu *vcpu)
 	return AXVCPU_EXIT_CONTINUE;
 }
 
-/*
- * EFER and TSC_AUX are the guest's (the syscall MSRs are, without exits);
- * the rest of the MSRs it may not use.
- */
+static const struct x86_sregs_ops svm_sregs_ops;
+
 static int svm_exit_msr(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
-	bool write = svm->vmcb->control.exit_info_1;
-	unsigned long *regs = svm->x.regs;
-	u32 msr = regs[__VCPU_REGS_RCX];
-	bool gp;
-	u64 val;
 
-	if (x86_uret_msr(&svm->x, msr, write, BIT(X86_URET_TSC_AUX), &gp)) {
-		if (gp)
-			svm_inject_gp(svm);
-		else
-			svm_skip_insn(svm, 2);	/* 0f 30, 0f 32 */
-		return AXVCPU_EXIT_CONTINUE;
-	}
-	if (msr != MSR_EFER) {
+	if (!x86_guest_msr(vcpu, &svm->x, &svm_sregs_ops,
+			   svm->vmcb->control.exit_info_1))
 		svm_inject_gp(svm);
-		return AXVCPU_EXIT_CONTINUE;
-	}
-	if (write) {
-		val = (regs[__VCPU_REGS_RDX] << 32) | (u32)regs[__VCPU_REGS_RAX];
-		if (!x86_efer_valid(val)) {
-			svm_inject_gp(svm);
-			return AXVCPU_EXIT_CONTINUE;
-		}
-		svm->x.efer = val;
-		svm->vmcb->save.efer = val | EFER_SVME;
-	} else {
-		val = svm->vmcb->save.efer & ~(u64)EFER_SVME;
-		regs[__VCPU_REGS_RAX] = (u32)val;
-		regs[__VCPU_REGS_RDX] = val >> 32;
-	}
-	svm_skip_insn(svm, 2);			/* 0f 30, 0f 32 */
+	else
+		svm_skip_insn(svm, 2);		/* 0f 30, 0f 32 */
 	return AXVCPU_EXIT_CONTINUE;
 }
 
@@ -829,6 +805,10 @@ static int svm_run_begin(struct axvcpu_vcpu *vcpu)
 		r = x86_complete_pending(vcpu, &svm->x, &m, &svm->vmcb->save.rip,
 					 &svm->vmcb->save.rflags);
 	}
+	/* Without an in-kernel APIC the VMM's TPR is CR8 (KVM applies it). */
+	svm->vmcb->control.int_ctl = (svm->vmcb->control.int_ctl &
+				      ~V_TPR_MASK) |
+				     (READ_ONCE(vcpu->run->cr8) & V_TPR_MASK);
 	fpu_swap_kvm_fpstate(&svm->fpu, true);
 	return r;
 }
@@ -839,7 +819,7 @@ static void svm_run_end(struct axvcpu_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 
 	fpu_swap_kvm_fpstate(&svm->fpu, false);
-	x86_run_end(vcpu, svm->vmcb->save.rflags,
+	x86_run_end(vcpu, &svm->x, svm->vmcb->save.rflags,
 		    svm->vmcb->control.int_ctl & V_TPR_MASK,
 		    svm_interruptible(svm),
 		    svm->vmcb->control.event_inj & SVM_EVTINJ_VALID);
@@ -884,10 +864,86 @@ static void svm_dr67(struct axvcpu_vcpu *vcpu, u64 **dr6, u64 **dr7)
 	*dr7 = &to_svm(vcpu)->vmcb->save.dr7;
 }
 
+/*
+ * The MSRs of the VMCB's save area (VMLOAD and VMSAVE switch the syscall
+ * and SYSENTER MSRs and KERNEL_GS_BASE without exits), EFER, PAT and
+ * TSC_AUX (uret.c).
+ */
+static u64 *svm_msr_slot(struct vmcb_save_area *s, u32 msr)
+{
+	switch (msr) {
+	case MSR_STAR:			return &s->star;
+	case MSR_LSTAR:			return &s->lstar;
+	case MSR_CSTAR:			return &s->cstar;
+	case MSR_SYSCALL_MASK:		return &s->sfmask;
+	case MSR_KERNEL_GS_BASE:	return &s->kernel_gs_base;
+	case MSR_IA32_SYSENTER_CS:	return &s->sysenter_cs;
+	case MSR_IA32_SYSENTER_ESP:	return &s->sysenter_esp;
+	case MSR_IA32_SYSENTER_EIP:	return &s->sysenter_eip;
+	case MSR_IA32_CR_PAT:		return &s->g_pat;
+	default:			return NULL;
+	}
+}
+
+static int svm_get_msr(struct axvcpu_vcpu *vcpu, u32 msr, u64 *val)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	u64 *p = svm_msr_slot(s, msr);
+	int i = x86_uret_index(msr);
+
+	if (p) {
+		*val = *p;
+	} else if (msr == MSR_EFER) {
+		*val = s->efer & ~(u64)EFER_SVME;
+	} else if (i == X86_URET_TSC_AUX) {
+		if (!(x86_guest_uret & BIT(i)))
+			return 1;
+		*val = svm->x.uret[i];
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int svm_set_msr(struct axvcpu_vcpu *vcpu, u32 msr, u64 val, bool host)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	u64 *p = svm_msr_slot(s, msr);
+	int i = x86_uret_index(msr);
+
+	if (msr == MSR_EFER) {
+		if (!x86_efer_valid(val))
+			return 1;
+		svm->x.efer = val;
+		s->efer = val | EFER_SVME;
+		return 0;
+	}
+	if (i == X86_URET_TSC_AUX) {
+		if (!(x86_guest_uret & BIT(i)) || !x86_uret_valid(i, val))
+			return 1;
+		svm->x.uret[i] = val;
+		return 0;
+	}
+	if (!p)
+		return -ENOENT;
+	/* VMRUN checks none of these: a value the CPU would refuse is. */
+	if ((msr == MSR_IA32_CR_PAT && !x86_pat_valid(val)) ||
+	    ((msr == MSR_LSTAR || msr == MSR_CSTAR ||
+	      msr == MSR_KERNEL_GS_BASE || msr == MSR_IA32_SYSENTER_ESP ||
+	      msr == MSR_IA32_SYSENTER_EIP) && !x86_uret_valid(X86_URET_LSTAR, val)))
+		return 1;
+	*p = val;
+	return 0;
+}
+
 static const struct x86_sregs_ops svm_sregs_ops = {
 	.get = svm_get_sregs,
 	.set = svm_set_sregs,
 	.dr67 = svm_dr67,
+	.get_msr = svm_get_msr,
+	.set_msr = svm_set_msr,
 };
 
 static long svm_vcpu_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,

@@ -78,33 +78,6 @@ bool x86_uret_valid(int i, u64 val)
 	}
 }
 
-/*
- * The guest's RDMSR or WRMSR of one of mask's MSRs: true when it is one
- * (the caller steps over the instruction, or raises #GP when *gp).
- */
-bool x86_uret_msr(struct x86_vcpu *x, u32 msr, bool write, unsigned int mask,
-		  bool *gp)
-{
-	unsigned long *regs = x->regs;
-	int i = x86_uret_index(msr);
-	u64 val;
-
-	if (i < 0 || !(mask & x86_uret_have() & BIT(i)))
-		return false;
-	*gp = false;
-	if (!write) {
-		regs[__VCPU_REGS_RAX] = (u32)x->uret[i];
-		regs[__VCPU_REGS_RDX] = x->uret[i] >> 32;
-		return true;
-	}
-	val = (regs[__VCPU_REGS_RDX] << 32) | (u32)regs[__VCPU_REGS_RAX];
-	if (x86_uret_valid(i, val))
-		x->uret[i] = val;
-	else
-		*gp = true;
-	return true;
-}
-
 #if IS_ENABLED(CONFIG_USER_RETURN_NOTIFIER)
 static void x86_uret_restore(struct user_return_notifier *urn)
 {

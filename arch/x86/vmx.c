@@ -465,9 +465,11 @@ static void vmx_write_guest(struct vmx_vcpu *vmx)
 	vmcs_write(VM_ENTRY_CONTROLS, vmx_entry_controls(vmx));
 	vmcs_write(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
-	vmcs_write(GUEST_SYSENTER_CS, 0);
-	vmcs_write(GUEST_SYSENTER_ESP, 0);
-	vmcs_write(GUEST_SYSENTER_EIP, 0);
+	vmcs_write(GUEST_SYSENTER_CS, vmx->x.msrs.sysenter_cs);
+	vmcs_write(GUEST_SYSENTER_ESP, vmx->x.msrs.sysenter_esp);
+	vmcs_write(GUEST_SYSENTER_EIP, vmx->x.msrs.sysenter_eip);
+	if (vmx_proc & CPU_BASED_USE_TSC_OFFSETTING)
+		vmcs_write(TSC_OFFSET, vmx->x.msrs.tsc_offset);
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
 	vmx->dirty = false;
 }
@@ -619,6 +621,7 @@ static void vmx_reset(struct vmx_vcpu *vmx)
 	struct axvcpu_vcpu *vcpu = vmx->vcpu;
 
 	x86_reset_regs(&vmx->x);
+	x86_msrs_reset(&vmx->x, vcpu->vcpu_id);
 	memset(&vmx->segs, 0, sizeof(vmx->segs));
 	x86_reset_segs(&vmx->segs, &vmx->rip);
 	vmx->cpl = 0;
@@ -689,6 +692,7 @@ static int vmx_vcpu_create(struct axvcpu_vcpu *vcpu)
 		goto out_free_vmx;
 	if (!fpu_alloc_guest_fpstate(&vmx->fpu))
 		goto out_free_page;
+	vmx->x.gfpu = &vmx->fpu;
 	vmx->x.xcr0_allowed = vmx_host_xcr0 & vmx->fpu.fpstate->xfeatures;
 	/* When they run out, VPID 0: no tag, flushed on every transition. */
 	vmx->vpid = 0;
@@ -1103,43 +1107,16 @@ static int vmx_exit_ept_violation(struct axvcpu_vcpu *vcpu)
 			     &vmx->rflags);
 }
 
-/*
- * EFER and the MSRs switched on the way to user space are the guest's;
- * the rest of the MSRs it may not use.
- */
+static const struct x86_sregs_ops vmx_sregs_ops;
+
 static int vmx_exit_msr(struct axvcpu_vcpu *vcpu, bool write)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	unsigned long *regs = vmx->x.regs;
-	u32 msr = regs[__VCPU_REGS_RCX];
-	bool gp;
-	u64 val;
 
-	if (x86_uret_msr(&vmx->x, msr, write, vmx_uret_mask, &gp)) {
-		if (gp)
-			vmx_inject_gp(vmx);
-		else
-			vmx_skip_insn(vmx);
-		return AXVCPU_EXIT_CONTINUE;
-	}
-	if (msr != MSR_EFER) {
+	if (!x86_guest_msr(vcpu, &vmx->x, &vmx_sregs_ops, write))
 		vmx_inject_gp(vmx);
-		return AXVCPU_EXIT_CONTINUE;
-	}
-	if (write) {
-		val = (regs[__VCPU_REGS_RDX] << 32) | (u32)regs[__VCPU_REGS_RAX];
-		if (!x86_efer_valid(val)) {
-			vmx_inject_gp(vmx);
-			return AXVCPU_EXIT_CONTINUE;
-		}
-		/* LMA is the CPU's: it follows LME when paging goes on. */
-		vmx->x.efer = (val & ~(u64)EFER_LMA) | (vmx->x.efer & EFER_LMA);
-		vmx->dirty = true;
-	} else {
-		regs[__VCPU_REGS_RAX] = (u32)vmx->x.efer;
-		regs[__VCPU_REGS_RDX] = vmx->x.efer >> 32;
-	}
-	vmx_skip_insn(vmx);
+	else
+		vmx_skip_insn(vmx);
 	return AXVCPU_EXIT_CONTINUE;
 }
 
@@ -1444,6 +1421,8 @@ static int vmx_run_begin(struct axvcpu_vcpu *vcpu)
 		r = x86_complete_pending(vcpu, &vmx->x, &m, &vmx->rip,
 					 &vmx->rflags);
 	}
+	/* Without an in-kernel APIC the VMM's TPR is CR8 (KVM applies it). */
+	vmx->cr8 = READ_ONCE(vcpu->run->cr8) & 0xf;
 	fpu_swap_kvm_fpstate(&vmx->fpu, true);
 	return r;
 }
@@ -1454,7 +1433,8 @@ static void vmx_run_end(struct axvcpu_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
 	fpu_swap_kvm_fpstate(&vmx->fpu, false);
-	x86_run_end(vcpu, vmx->rflags, vmx->cr8, vmx_interruptible(vmx),
+	x86_run_end(vcpu, &vmx->x, vmx->rflags, vmx->cr8,
+		    vmx_interruptible(vmx),
 		    vmx->event & INTR_INFO_VALID_MASK);
 }
 
@@ -1499,10 +1479,79 @@ static void vmx_dr67(struct axvcpu_vcpu *vcpu, u64 **dr6, u64 **dr7)
 	vmx->dirty = true;
 }
 
+/*
+ * The MSRs of the copy in memory: EFER, PAT, KERNEL_GS_BASE (switched by
+ * hand around entry), the syscall MSRs and TSC_AUX (uret.c).  Every MSR
+ * the guest may write exits (the bitmap passes only FS and GS base), so
+ * the copy is always current; SYSENTER_* and the TSC offset are in msr.c,
+ * written into the VMCS with the rest of the guest state.
+ */
+static u64 *vmx_msr_slot(struct vmx_vcpu *vmx, u32 msr)
+{
+	int i = x86_uret_index(msr);
+
+	if (i >= 0)
+		return (vmx_uret_mask & BIT(i)) ? &vmx->x.uret[i] : NULL;
+	switch (msr) {
+	case MSR_KERNEL_GS_BASE:	return &vmx->kernel_gs_base;
+	case MSR_IA32_CR_PAT:		return &vmx->pat;
+	case MSR_IA32_SYSENTER_CS:	return &vmx->x.msrs.sysenter_cs;
+	case MSR_IA32_SYSENTER_ESP:	return &vmx->x.msrs.sysenter_esp;
+	case MSR_IA32_SYSENTER_EIP:	return &vmx->x.msrs.sysenter_eip;
+	default:			return NULL;
+	}
+}
+
+static int vmx_get_msr(struct axvcpu_vcpu *vcpu, u32 msr, u64 *val)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u64 *p = vmx_msr_slot(vmx, msr);
+
+	if (msr == MSR_EFER)
+		*val = vmx->x.efer;
+	else if (p)
+		*val = *p;
+	else
+		return x86_uret_index(msr) >= 0 ? 1 : -ENOENT;
+	return 0;
+}
+
+static int vmx_set_msr(struct axvcpu_vcpu *vcpu, u32 msr, u64 val, bool host)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u64 *p = vmx_msr_slot(vmx, msr);
+	int i = x86_uret_index(msr);
+
+	/* The TSC offset and SYSENTER_* go into the VMCS before entry. */
+	vmx->dirty = true;
+	if (msr == MSR_EFER) {
+		if (!x86_efer_valid(val))
+			return 1;
+		/* LMA is the CPU's: it follows LME when paging goes on. */
+		if (!host)
+			val = (val & ~(u64)EFER_LMA) | (vmx->x.efer & EFER_LMA);
+		vmx->x.efer = val;
+		return 0;
+	}
+	if (!p)
+		return i >= 0 ? 1 : -ENOENT;
+	/* A value the CPU would refuse at entry or on the way back. */
+	if ((i >= 0 && !x86_uret_valid(i, val)) ||
+	    (msr == MSR_IA32_CR_PAT && !x86_pat_valid(val)) ||
+	    ((msr == MSR_KERNEL_GS_BASE || msr == MSR_IA32_SYSENTER_ESP ||
+	      msr == MSR_IA32_SYSENTER_EIP) &&
+	     !x86_uret_valid(X86_URET_LSTAR, val)))
+		return 1;
+	*p = val;
+	return 0;
+}
+
 static const struct x86_sregs_ops vmx_sregs_ops = {
 	.get = vmx_get_sregs,
 	.set = vmx_set_sregs,
 	.dr67 = vmx_dr67,
+	.get_msr = vmx_get_msr,
+	.set_msr = vmx_set_msr,
 };
 
 static long vmx_vcpu_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
@@ -1620,7 +1669,8 @@ static int vmx_setup_controls(void)
 	       CPU_BASED_RDPMC_EXITING |
 	       CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
 	vmx_proc = vmx_adjust(t ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
-			      MSR_IA32_VMX_PROCBASED_CTLS, want);
+			      MSR_IA32_VMX_PROCBASED_CTLS,
+			      want | CPU_BASED_USE_TSC_OFFSETTING);
 	if (!vmx_has(vmx_pin, PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING,
 		     "interrupt and NMI exiting") ||
 	    !vmx_has(vmx_proc, want, "HLT, I/O, MSR bitmap, CR8 exiting"))

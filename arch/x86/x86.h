@@ -114,6 +114,28 @@ enum x86_uret_msr {
 #define X86_URET_SYSCALL	(BIT(X86_URET_STAR) | BIT(X86_URET_LSTAR) | \
 				 BIT(X86_URET_CSTAR) | BIT(X86_URET_SFMASK))
 
+/* The variable-range MTRRs (MTRRcap.VCNT) and machine-check banks, KVM's. */
+#define X86_NR_VAR_MTRR		8
+#define X86_MCE_BANKS		32
+/* MCG_CAP bits KVM_X86_SETUP_MCE may set (KVM_X86_GET_MCE_CAP_SUPPORTED). */
+#define X86_MCE_CAP_SUPPORTED	(MCG_CTL_P | MCG_SER_P)
+
+/* The MSRs msr.c keeps (the backends keep those of their hardware). */
+struct x86_msrs {
+	u64 apic_base;
+	s64 tsc_offset;		/* guest TSC - host TSC */
+	u64 tsc_adjust;
+	u64 misc_enable;
+	u64 ucode_rev;
+	u64 kvm_wall_clock, kvm_system_time;	/* kvmclock's, never on */
+	u64 mtrr_def_type;
+	u64 mtrr_fixed[11];
+	u64 mtrr_var[2 * X86_NR_VAR_MTRR];	/* base, mask, base, ... */
+	u64 mcg_cap, mcg_status, mcg_ctl;
+	u64 mce_banks[4 * X86_MCE_BANKS];	/* CTL, STATUS, ADDR, MISC */
+	u64 sysenter_cs, sysenter_esp, sysenter_eip;	/* VMX's */
+};
+
 /* The part of an x86 vCPU that the backends share. */
 struct x86_vcpu {
 	unsigned long regs[__VCPU_REGS_R15 + 1];	/* by __VCPU_REGS_* */
@@ -134,6 +156,8 @@ struct x86_vcpu {
 	bool cpuid_set;		/* else CPUID is the host's (axvcpu_x86_cpuid) */
 	u32 cpuid_nent;
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2's table (cpuid.c) */
+	struct x86_msrs msrs;
+	struct fpu_guest *gfpu;		/* the backend's (fpu.c) */
 };
 
 /* The bit of a CPUID register that an X86_FEATURE_* names. */
@@ -214,7 +238,35 @@ struct x86_sregs_ops {
 	int (*set)(struct axvcpu_vcpu *vcpu, const struct kvm_sregs *r);
 	/* Where DR6 and DR7 live (KVM_GET/SET_DEBUGREGS). */
 	void (*dr67)(struct axvcpu_vcpu *vcpu, u64 **dr6, u64 **dr7);
+	/*
+	 * The MSRs of the backend's hardware state: 0, 1 (refused: #GP) or
+	 * -ENOENT, not one of them (msr.c).
+	 */
+	int (*get_msr)(struct axvcpu_vcpu *vcpu, u32 msr, u64 *val);
+	int (*set_msr)(struct axvcpu_vcpu *vcpu, u32 msr, u64 val, bool host);
 };
+
+/* fpu.c */
+long x86_fpu_ioctl(struct x86_vcpu *x, unsigned int ioctl, void __user *argp);
+u32 x86_xsave2_size(void);
+
+/* msr.c */
+void x86_msrs_reset(struct x86_vcpu *x, u32 vcpu_id);
+int x86_set_apic_base(struct x86_vcpu *x, u64 val, bool host);
+int x86_setup_mce(struct x86_vcpu *x, u64 __user *argp);
+bool x86_pat_valid(u64 val);
+int x86_get_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		const struct x86_sregs_ops *ops, u32 msr, u64 *val, bool host);
+int x86_set_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		const struct x86_sregs_ops *ops, u32 msr, u64 val, bool host);
+bool x86_guest_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		   const struct x86_sregs_ops *ops, bool write);
+struct kvm_msr_entry *x86_msrs_copy_in(struct kvm_msrs __user *um, u32 *n);
+long x86_msrs_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		    const struct x86_sregs_ops *ops, unsigned int ioctl,
+		    struct kvm_msrs __user *um);
+#define X86_NR_SAVED_MSRS	16
+u32 x86_msr_index_list(u32 *msrs);
 
 long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		    u64 *rflags, const struct x86_sregs_ops *ops,
@@ -238,8 +290,6 @@ unsigned int x86_uret_have(void);
 int x86_uret_index(u32 msr);
 bool x86_uret_valid(int i, u64 val);
 void x86_uret_load(const u64 *vals, unsigned int mask);
-bool x86_uret_msr(struct x86_vcpu *x, u32 msr, bool write, unsigned int mask,
-		  bool *gp);
 void x86_uret_cpu_down(void);
 void axvcpu_x86_cpuid(u32 apic_id, u64 guest_cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx);
@@ -285,14 +335,15 @@ static inline int x86_next_irq(struct axvcpu_vcpu *vcpu, bool busy,
 }
 
 /* KVM_RUN returns: the guest's interrupt status, as KVM reports it. */
-static inline void x86_run_end(struct axvcpu_vcpu *vcpu, u64 rflags,
-			       u64 cr8, bool interruptible, bool busy)
+static inline void x86_run_end(struct axvcpu_vcpu *vcpu,
+			       const struct x86_vcpu *x, u64 rflags, u64 cr8,
+			       bool interruptible, bool busy)
 {
 	struct kvm_run *run = vcpu->run;
 
 	run->if_flag = !!(rflags & X86_EFLAGS_IF);
 	run->cr8 = cr8;
-	run->apic_base = 0;
+	run->apic_base = x->msrs.apic_base;
 	run->ready_for_interrupt_injection = interruptible &&
 		!x86_irq_pending(vcpu) && !busy;
 }

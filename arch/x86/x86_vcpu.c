@@ -301,6 +301,22 @@ static long x86_mp_state_ioctl(unsigned int ioctl, void __user *argp)
 	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
 }
 
+/* KVM_SET_SREGS: all of it or, refused with -EINVAL, nothing. */
+static int x86_set_sregs_all(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			     const struct x86_sregs_ops *ops,
+			     const struct kvm_sregs *r)
+{
+	u64 old = x->msrs.apic_base;
+	int ret;
+
+	if (x86_set_apic_base(x, r->apic_base, true))
+		return -EINVAL;
+	ret = ops->set(vcpu, r);
+	if (ret)
+		x->msrs.apic_base = old;
+	return ret;
+}
+
 long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		    u64 *rflags, const struct x86_sregs_ops *ops,
 		    unsigned int ioctl, void __user *argp)
@@ -346,22 +362,54 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		return 0;
 	case KVM_GET_SREGS:
 		ops->get(vcpu, &sregs);
+		sregs.apic_base = x->msrs.apic_base;
 		return copy_to_user(argp, &sregs, sizeof(sregs)) ? -EFAULT : 0;
 	case KVM_SET_SREGS:
 		if (copy_from_user(&sregs, argp, sizeof(sregs)))
 			return -EFAULT;
-		return ops->set(vcpu, &sregs);
+		return x86_set_sregs_all(vcpu, x, ops, &sregs);
+	case KVM_GET_MSRS:
+	case KVM_SET_MSRS:
+		return x86_msrs_ioctl(vcpu, x, ops, ioctl, argp);
+	case KVM_X86_SETUP_MCE:
+		return x86_setup_mce(x, argp);
+	case KVM_GET_FPU:
+	case KVM_SET_FPU:
+	case KVM_GET_XSAVE:
+	case KVM_GET_XSAVE2:
+	case KVM_SET_XSAVE:
+		return x86_fpu_ioctl(x, ioctl, argp);
 	default:
 		return -EINVAL;		/* KVM x86's vCPU fd, unknown ioctl */
 	}
 }
 
+/* KVM's limit on a GSI routing table, which KVM_CAP_IRQ_ROUTING tells. */
+#define X86_MAX_IRQ_ROUTES	4096
+
 long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 {
+	struct kvm_irq_routing routing;
+	u64 addr;
+	int r;
+
 	switch (ioctl) {
 	case KVM_SET_TSS_ADDR:
 		/* Only VMX without unrestricted guest needs it. */
 		return 0;
+	case KVM_SET_IDENTITY_MAP_ADDR:
+		/* Nor this: accepted, as KVM does, until a vCPU exists. */
+		if (copy_from_user(&addr, argp, sizeof(addr)))
+			return -EFAULT;
+		mutex_lock(&vm->lock);
+		r = vm->nr_vcpus ? -EINVAL : 0;
+		mutex_unlock(&vm->lock);
+		return r;
+	case KVM_SET_GSI_ROUTING:
+		/* Routes lead to an in-kernel irqchip: KVM refuses without. */
+		if (copy_from_user(&routing, argp, sizeof(routing)))
+			return -EFAULT;
+		return -EINVAL;
 	default:
 		return -ENOTTY;
 	}
@@ -377,8 +425,17 @@ int x86_check_extension(long cap)
 	case KVM_CAP_DEBUGREGS:
 	case KVM_CAP_MP_STATE:
 		return 1;
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
+		return 1;
+	case KVM_CAP_MCE:
+		return X86_MCE_BANKS;
+	case KVM_CAP_IRQ_ROUTING:
+		return X86_MAX_IRQ_ROUTES;
 	case KVM_CAP_XCRS:
+	case KVM_CAP_XSAVE:
 		return boot_cpu_has(X86_FEATURE_XSAVE);
+	case KVM_CAP_XSAVE2:
+		return x86_xsave2_size();
 	default:
 		return 0;
 	}
