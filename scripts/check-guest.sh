@@ -34,6 +34,8 @@
 #			(the default here; check-x86-svm.sh says "all"), or
 #			their names (x86_64/cpuid_test,demand_paging_test)
 #   AXVCPU_KST_TIMEOUT	seconds one of them may run (default 60)
+#   AXVCPU_QEMU_LINUX=0	no qemu_linux_test (Debian's QEMU booting Linux on
+#			the device, scripts/qemu-linux.sh)
 #   AXVCPU_KERNEL=debug	boot the debug kernel of scripts/debug-kernel.sh
 #			(KASAN, lockdep, kmemleak, UBSAN, ...) instead, with
 #			no KVM runs, fuzzer seeds 1-8, 2 GiB, and a kmemleak
@@ -85,6 +87,17 @@ msg "selftests:$names"
 # axvm and its guests, for axvm_test.
 build_tools "$out/tools" || setup_failed build-tools
 
+# Debian's QEMU and a Linux guest for qemu_linux_test (/tests/qemu-linux).
+ql=()
+qlt=()
+if [ "${AXVCPU_QEMU_LINUX:-1}" = 1 ]; then
+	"$AX_SCRIPTS/qemu-linux.sh" "$out/qemu-linux" "$VMLINUZ" ||
+		setup_failed stage-qemu-linux
+	cp "$AX_SCRIPTS/qemu-linux-test.sh" "$out/qemu_linux_test"
+	ql=(--dir "$out/qemu-linux")
+	qlt=("$out/qemu_linux_test")
+fi
+
 # KVM's own selftests, staged as $out/kvm-selftests (/tests/kvm-selftests).
 kst=()
 kst_tests=${AXVCPU_KVM_SELFTESTS:-none}
@@ -100,8 +113,8 @@ fi
 # KVM is loaded in the guest for the comparison and coexistence runs.
 # shellcheck disable=SC2086 # one path per word
 "$AX_SCRIPTS/mkinitramfs.sh" "$out/initrd.gz" --ko "$out/module/axvcpu.ko" \
-	"${kmods[@]}" --dir "$out/tools/guests" "${kst[@]}" -- $tests \
-	"$out/tools/axvm" || setup_failed initramfs
+	"${kmods[@]}" --dir "$out/tools/guests" "${kst[@]}" "${ql[@]}" -- \
+	$tests "$out/tools/axvm" "${qlt[@]}" || setup_failed initramfs
 
 [ -z "${AXVCPU_FUZZ_SEEDS:-}" ] ||
 	args="$args axtest.fuzz_seeds=$AXVCPU_FUZZ_SEEDS"

@@ -39,6 +39,7 @@
 #			/tests/kvm-selftests/list; default all of them;
 #			none: not one)
 #   axtest.kst_timeout=S	seconds one KVM selftest may run (default 60)
+#   axtest.qemu_smp=1,2	the vCPU counts qemu_linux_test boots
 #
 # Output framing, read by scripts/tap-summary.sh on the host:
 #
@@ -72,13 +73,14 @@ KO=/lib/modules/axvcpu.ko
 # both runs must pass the same tests.
 KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test x86_stress_test
 	x86_mmio_test
+	qemu_linux_test
 	arm64_guest_test
 	axvm_test kvm-selftests"
 
 # Tests not yet run against /dev/axvcpu by default (axtest.tests may still
 # name them): a new test of a feature a backend is still building goes
 # here until the backend passes it, while it already runs against KVM.
-AXVCPU_NOT_YET=""
+AXVCPU_NOT_YET="qemu_linux_test"
 
 MODE=check
 TESTS=
@@ -105,6 +107,8 @@ for arg in $(cat /proc/cmdline); do
 	axtest.fuzz_calls=*)	export AXVCPU_FUZZ_CALLS=${arg#*=} ;;
 	axtest.kst=*)		KST_TESTS=$(echo "${arg#*=}" | tr , ' ') ;;
 	axtest.kst_timeout=*)	KST_TIMEOUT=${arg#*=} ;;
+	axtest.qemu_smp=*)	export AXVCPU_QEMU_SMP=$(echo "${arg#*=}" |
+					tr , ' ') ;;
 	esac
 done
 

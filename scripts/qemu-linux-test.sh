@@ -1,0 +1,84 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
+#
+# qemu-linux-test.sh - Debian's QEMU boots Linux on a KVM device.
+#
+# Installed in the test guest as /tests/qemu_linux_test; runs against
+# $AXVCPU_DEV (/dev/axvcpu, or /dev/kvm for KVM's reference run), reached
+# through /dev/kvm, the path QEMU opens.  It runs the unmodified
+# qemu-system-x86_64 staged by scripts/qemu-linux.sh in /tests/qemu-linux:
+# a q35 machine with QEMU's own interrupt controllers (kernel-irqchip=off)
+# boots the test guest's own kernel to a busybox /init, which prints
+# AXVCPU-LINUX-UP and powers off.  One case per vCPU count; TAP output.
+#
+# Environment:
+#   AXVCPU_DEV		the device (default /dev/axvcpu)
+#   AXVCPU_QEMU_TIMEOUT	seconds a boot may take (default 240)
+#   AXVCPU_QEMU_SMP	the vCPU counts to boot (default "1 2")
+#   AXVCPU_QEMU_SHOW=1	the guest's whole console, not just its end
+
+Q=/tests/qemu-linux
+dev=${AXVCPU_DEV:-/dev/axvcpu}
+timeout=${AXVCPU_QEMU_TIMEOUT:-240}
+cpus=${AXVCPU_QEMU_SMP:-1 2}
+
+if [ ! -x "$Q/bin/qemu-system-x86_64" ]; then
+	echo "1..0 # SKIP no QEMU staged in $Q"
+	exit 4
+fi
+if [ "$dev" != /dev/kvm ]; then
+	[ ! -e /dev/kvm ] || {
+		echo "1..0 # SKIP /dev/kvm exists: KVM is loaded"
+		exit 4
+	}
+	ln -s "$dev" /dev/kvm
+	trap 'rm -f /dev/kvm' EXIT
+fi
+
+# boot N: boot the guest with N vCPUs; its console in /tmp/qemu-linux.log.
+boot()
+{
+	timeout -s KILL "$timeout" \
+		"$Q/lib/ld-linux-x86-64.so.2" --library-path "$Q/lib" \
+		"$Q/bin/qemu-system-x86_64" -L "$Q/fw" \
+		-accel kvm -M q35,kernel-irqchip=off -cpu qemu64 \
+		-m 192 -smp "$1" -display none -vga none -nic none \
+		-no-reboot -serial stdio -monitor none \
+		-kernel "$Q/vmlinuz" -initrd "$Q/initrd.gz" \
+		-append "console=ttyS0 panic=-1 loglevel=4" \
+		</dev/null >/tmp/qemu-linux.log 2>&1
+}
+
+echo "TAP version 13"
+echo "1..$(echo "$cpus" | wc -w)"
+n=0
+fails=0
+online=$(grep -c ^processor /proc/cpuinfo)
+for c in $cpus; do
+	n=$((n + 1))
+	# The reference runs of KVM have CPU0 alone (guest-init.sh).
+	if [ "$c" -gt 1 ] && [ "$online" -lt 2 ]; then
+		echo "ok $n Linux boots with $c vCPUs # SKIP one CPU online"
+		continue
+	fi
+	start=$(cut -d' ' -f1 /proc/uptime)
+	boot "$c"
+	rc=$?
+	secs=$(awk -v s="$start" -v e="$(cut -d' ' -f1 /proc/uptime)" \
+		'BEGIN { printf "%.1f", e - s }')
+	if [ "${AXVCPU_QEMU_SHOW:-0}" = 1 ]; then
+		sed 's/^/# /' /tmp/qemu-linux.log
+	else
+		tail -n 25 /tmp/qemu-linux.log | sed 's/^/# /'
+	fi
+	up=$(grep -o 'AXVCPU-LINUX-UP.*' /tmp/qemu-linux.log | tr -d '\r')
+	echo "# qemu -smp $c on $dev: exit status $rc, $secs s; ${up:-no marker}"
+	if echo "$up" | grep -q " $c CPUs"; then
+		echo "ok $n Linux boots to userspace with $c vCPU(s) in $secs s"
+	else
+		echo "not ok $n Linux boots to userspace with $c vCPU(s)"
+		fails=$((fails + 1))
+	fi
+done
+[ $fails -eq 0 ]
