@@ -43,18 +43,25 @@ static bool axvcpu_slot_overlaps(struct axvcpu_vm *vm, u64 gpa, u64 size,
 
 static int axvcpu_pin_slot(struct axvcpu_memslot *slot)
 {
-	unsigned int gup = FOLL_LONGTERM;
 	unsigned long done = 0;
 	int r;
 
-	if (!(slot->flags & KVM_MEM_READONLY))
-		gup |= FOLL_WRITE;
-
 	while (done < slot->npages) {
 		unsigned long n = min(slot->npages - done, AXVCPU_PIN_CHUNK);
+		unsigned long hva = slot->hva + done * PAGE_SIZE;
 
-		r = pin_user_pages_fast(slot->hva + done * PAGE_SIZE, n, gup,
+		/*
+		 * A read-only slot is pinned for writing too where the
+		 * mapping allows it: a read pin of memory not yet written
+		 * (a VMM's ROM before it loads the image) holds the zero page
+		 * or a page the VMM's first write copies away from, and the
+		 * guest would never see what the VMM put there.
+		 */
+		r = pin_user_pages_fast(hva, n, FOLL_LONGTERM | FOLL_WRITE,
 					slot->pages + done);
+		if (r <= 0 && (slot->flags & KVM_MEM_READONLY))
+			r = pin_user_pages_fast(hva, n, FOLL_LONGTERM,
+						slot->pages + done);
 		if (r <= 0) {
 			r = r ? r : -EFAULT;
 			goto out_unpin;
