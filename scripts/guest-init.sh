@@ -40,6 +40,7 @@
 #			none: not one)
 #   axtest.kst_timeout=S	seconds one KVM selftest may run (default 60)
 #   axtest.qemu_smp=1,2	the vCPU counts qemu_linux_test boots
+#   axtest.qemu_debug=1	qemu_linux_test shows SeaBIOS's and axvcpu's traces
 #
 # Output framing, read by scripts/tap-summary.sh on the host:
 #
@@ -107,6 +108,7 @@ for arg in $(cat /proc/cmdline); do
 	axtest.fuzz_calls=*)	export AXVCPU_FUZZ_CALLS=${arg#*=} ;;
 	axtest.kst=*)		KST_TESTS=$(echo "${arg#*=}" | tr , ' ') ;;
 	axtest.kst_timeout=*)	KST_TIMEOUT=${arg#*=} ;;
+	axtest.qemu_debug=*)	export AXVCPU_QEMU_DEBUG=${arg#*=} ;;
 	axtest.qemu_smp=*)	export AXVCPU_QEMU_SMP=$(echo "${arg#*=}" |
 					tr , ' ') ;;
 	esac

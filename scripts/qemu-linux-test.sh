@@ -17,6 +17,8 @@
 #   AXVCPU_QEMU_TIMEOUT	seconds a boot may take (default 240)
 #   AXVCPU_QEMU_SMP	the vCPU counts to boot (default "1 2")
 #   AXVCPU_QEMU_SHOW=1	the guest's whole console, not just its end
+#   AXVCPU_QEMU_DEBUG=1	also SeaBIOS's debug port and, on a failure, the
+#			last exits of the axvcpu tracepoints
 
 Q=/tests/qemu-linux
 dev=${AXVCPU_DEV:-/dev/axvcpu}
@@ -36,9 +38,39 @@ if [ "$dev" != /dev/kvm ]; then
 	trap 'rm -f /dev/kvm' EXIT
 fi
 
+T=/sys/kernel/tracing
+dbg=
+if [ "${AXVCPU_QEMU_DEBUG:-0}" = 1 ]; then
+	dbg="-chardev file,id=fw,path=/tmp/qemu-fw.log"
+	dbg="$dbg -device isa-debugcon,iobase=0x402,chardev=fw"
+	[ -d $T/events ] || mount -t tracefs tracefs $T 2>/dev/null
+fi
+
+# trace_on, trace_dump: the axvcpu events of one boot, for AXVCPU_QEMU_DEBUG.
+trace_on()
+{
+	[ -n "$dbg" ] && [ -d $T/events/axvcpu ] || return 0
+	echo 0 >$T/tracing_on
+	echo >$T/trace
+	echo 4096 >$T/buffer_size_kb
+	echo 1 >$T/events/axvcpu/enable
+	echo 1 >$T/tracing_on
+}
+
+trace_dump()
+{
+	[ -n "$dbg" ] || return 0
+	echo 0 >$T/tracing_on 2>/dev/null
+	echo "SeaBIOS:"
+	tail -c 3000 /tmp/qemu-fw.log 2>/dev/null
+	echo "last exits:"
+	grep -v '^#' $T/trace 2>/dev/null | tail -n 60
+}
+
 # boot N: boot the guest with N vCPUs; its console in /tmp/qemu-linux.log.
 boot()
 {
+	# shellcheck disable=SC2086 # $dbg: a list of arguments
 	timeout -s KILL "$timeout" \
 		"$Q/lib/ld-linux-x86-64.so.2" --library-path "$Q/lib" \
 		"$Q/bin/qemu-system-x86_64" -L "$Q/fw" \
@@ -46,7 +78,7 @@ boot()
 		-m 192 -smp "$1" -display none -vga none -nic none \
 		-no-reboot -serial stdio -monitor none \
 		-kernel "$Q/vmlinuz" -initrd "$Q/initrd.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=4" \
+		-append "console=ttyS0 panic=-1 loglevel=4" $dbg \
 		</dev/null >/tmp/qemu-linux.log 2>&1
 }
 
@@ -63,6 +95,7 @@ for c in $cpus; do
 		continue
 	fi
 	start=$(cut -d' ' -f1 /proc/uptime)
+	trace_on
 	boot "$c"
 	rc=$?
 	secs=$(awk -v s="$start" -v e="$(cut -d' ' -f1 /proc/uptime)" \
@@ -77,6 +110,7 @@ for c in $cpus; do
 	if echo "$up" | grep -q " $c CPUs"; then
 		echo "ok $n Linux boots to userspace with $c vCPU(s) in $secs s"
 	else
+		trace_dump | sed 's/^/# /'
 		echo "not ok $n Linux boots to userspace with $c vCPU(s)"
 		fails=$((fails + 1))
 	fi
