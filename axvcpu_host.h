@@ -56,6 +56,7 @@ struct axvcpu_vm {
 	unsigned int nr_vcpus;
 	struct axvcpu_memslot *slots[AXVCPU_NR_MEMSLOTS];
 	struct axvcpu_vm_stat stat;
+	unsigned long type;		/* KVM_CREATE_VM's */
 	void *arch;
 };
 
@@ -165,6 +166,15 @@ struct axvcpu_arch_ops {
 	 */
 	int (*vcpu_run_begin)(struct axvcpu_vcpu *vcpu);
 	void (*vcpu_run_end)(struct axvcpu_vcpu *vcpu);
+	/*
+	 * The halt policy of a vCPU KVM_RUN walks from CREATED (KVM's own
+	 * behaviour on a halt); AXVCPU_HALT_EXIT when 0.
+	 */
+	u32 kvm_halt_policy;
+	/* A check of KVM_CREATE_VM's type; NULL: only 0. */
+	int (*vm_type)(unsigned long type);
+	/* Wake a BLOCKED vCPU for backend state (an IRQ line); may be NULL. */
+	bool (*vcpu_runnable)(struct axvcpu_vcpu *vcpu);
 	/* An injected interrupt can be taken now (NULL: always). */
 	bool (*vcpu_interruptible)(struct axvcpu_vcpu *vcpu);
 	long (*vcpu_ioctl)(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
@@ -264,6 +274,7 @@ __poll_t axvcpu_trace_poll(struct axvcpu_vcpu *vcpu, struct file *file,
 			   poll_table *wait);
 void axvcpu_trace_free(struct axvcpu_vcpu *vcpu);
 void axvcpu_vcpu_inject(struct axvcpu_vcpu *vcpu, unsigned int vector);
+void axvcpu_kick(struct axvcpu_vcpu *vcpu);
 void axvcpu_vm_sync_guests(struct axvcpu_vm *vm);
 long axvcpu_vcpu_arch_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 			    void __user *argp);

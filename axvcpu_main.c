@@ -436,11 +436,14 @@ static int axvcpu_create_vm(unsigned long type)
 	struct file *file;
 	int r, fd;
 
-	if (type)
-		return -EINVAL;
+	r = axvcpu_arch->vm_type ? axvcpu_arch->vm_type(type) :
+	    type ? -EINVAL : 0;
+	if (r)
+		return r;
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return -ENOMEM;
+	vm->type = type;
 	kref_init(&vm->kref);
 	mutex_init(&vm->lock);
 	xa_init(&vm->vcpus);

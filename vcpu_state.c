@@ -409,7 +409,7 @@ static void axvcpu_kick_ipi(void *unused)
  * barrier in axvcpu_enter(): either the vCPU sees the request before it
  * enters, or we see it in guest mode.
  */
-static void axvcpu_kick(struct axvcpu_vcpu *vcpu)
+void axvcpu_kick(struct axvcpu_vcpu *vcpu)
 {
 	int cpu;
 
@@ -477,7 +477,7 @@ static long axvcpu_nudge_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 
 static int axvcpu_check_setup(const struct axvcpu_setup *setup)
 {
-	if (setup->flags & ~AXVCPU_SETUP_ENTRY)
+	if (setup->flags & ~(AXVCPU_SETUP_ENTRY | AXVCPU_SETUP_HYPERCALL))
 		return -EINVAL;
 	if (setup->halt_policy != AXVCPU_HALT_EXIT &&
 	    setup->halt_policy != AXVCPU_HALT_BLOCK)
@@ -667,7 +667,8 @@ static bool axvcpu_should_wake(struct axvcpu_vcpu *vcpu)
 	return test_bit(AXVCPU_REQ_KICK, &vcpu->requests) ||
 	       (!bitmap_empty(vcpu->irq_pending, AXVCPU_NR_IRQS) &&
 		(!axvcpu_arch->vcpu_interruptible ||
-		 axvcpu_arch->vcpu_interruptible(vcpu)));
+		 axvcpu_arch->vcpu_interruptible(vcpu))) ||
+	       (axvcpu_arch->vcpu_runnable && axvcpu_arch->vcpu_runnable(vcpu));
 }
 
 /*
@@ -713,7 +714,16 @@ static int axvcpu_run_loop(struct axvcpu_vcpu *vcpu)
 	int r;
 
 	for (;;) {
-		if (immediate_exit || signal_pending(current)) {
+		/*
+		 * As KVM: a signal is KVM_EXIT_INTR; immediate_exit leaves
+		 * exit_reason as it was (KVM_RUN then only completed the
+		 * last exit, and KVM's selftests read that exit again).
+		 */
+		if (immediate_exit) {
+			WRITE_ONCE(vcpu->last_exit_reason, KVM_EXIT_INTR);
+			return -EINTR;
+		}
+		if (signal_pending(current)) {
 			axvcpu_exit_to_user(vcpu, KVM_EXIT_INTR);
 			return -EINTR;
 		}
@@ -753,7 +763,10 @@ static int axvcpu_run_loop(struct axvcpu_vcpu *vcpu)
 
 long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 {
-	static const struct axvcpu_setup walk = { .halt_policy = AXVCPU_HALT_EXIT };
+	/* KVM's halt: KVM_EXIT_HLT on x86, a sleep in the kernel on arm64. */
+	const struct axvcpu_setup walk = {
+		.halt_policy = axvcpu_arch->kvm_halt_policy,
+	};
 	int r;
 
 	r = mutex_lock_killable(&vcpu->mutex);
@@ -795,7 +808,8 @@ long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 		axvcpu_hw_failed(vcpu, AXVCPU_STEP_RUN, -EIO);
 		r = 0;
 	} else if (r < 0 && r != -EINTR && r != -EOPNOTSUPP && r != -ENXIO &&
-		   r != -EPERM && r != -ENOMEM) {
+		   r != -EPERM && r != -ENOMEM && r != -ENOSYS &&
+		   r != -ENOEXEC) {
 		axvcpu_hw_failed(vcpu, AXVCPU_STEP_RUN, r);
 	} else {
 		axvcpu_transition(vcpu, AXVCPU_STATE_READY);

@@ -55,6 +55,12 @@ struct axvcpu_create_vcpu {
 
 /* struct axvcpu_setup.flags */
 #define AXVCPU_SETUP_ENTRY		0x1U	/* entry is valid */
+/*
+ * Hypercalls the kernel does not implement exit to userspace
+ * (KVM_EXIT_HYPERCALL) instead of failing in the guest (arm64: SMCCC
+ * NOT_SUPPORTED, as KVM answers).
+ */
+#define AXVCPU_SETUP_HYPERCALL		0x2U
 
 /*
  * AXVCPU_SETUP, CREATED -> FREE: put the vCPU in its reset state, with
