@@ -13,6 +13,7 @@
  * and axvcpu_create_vcpu() publishes a vCPU only once its creation can
  * no longer fail; a published vCPU lives as long as the VM.
  */
+#include <linux/arm-smccc.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/wait.h>
@@ -23,6 +24,15 @@
 #include "arm64.h"
 
 #define PSCI_IMPL_VERSION	PSCI_VERSION(1, 0)
+/* KVM's firmware register values for "no such workaround". */
+#define FW_WA_NOT_AVAIL		0
+#define FW_WA2_UNKNOWN		1
+/* The SMCCC services axvcpu implements, per KVM_REG_ARM_FW_FEAT_BMAP. */
+static const u64 arm64_fw_bmap_supported[ARM64_NR_BMAPS] = {
+	[ARM64_BMAP_STD] = 0,			/* no TRNG */
+	[ARM64_BMAP_STD_HYP] = 0,		/* no stolen time */
+	[ARM64_BMAP_VENDOR_HYP] = BIT(KVM_REG_ARM_VENDOR_HYP_BIT_FUNC_FEAT),
+};
 
 static bool psci_function(u32 fn)
 {
@@ -30,9 +40,17 @@ static bool psci_function(u32 fn)
 	       (fn & ~0x1fU) == PSCI_0_2_FN64_BASE;
 }
 
-static bool psci_implemented(u32 fn)
+static bool psci_implemented(struct axvcpu_vcpu *vcpu, u32 fn)
 {
+	struct arm64_vm *v = vcpu->vm->arch;
+
 	switch (fn) {
+	case PSCI_1_0_FN_SYSTEM_SUSPEND:
+	case PSCI_1_0_FN64_SYSTEM_SUSPEND:
+		return READ_ONCE(v->system_suspend);
+	case ARM_SMCCC_VERSION_FUNC_ID:
+	case PSCI_0_2_FN_CPU_SUSPEND:
+	case PSCI_0_2_FN64_CPU_SUSPEND:
 	case PSCI_0_2_FN_PSCI_VERSION:
 	case PSCI_0_2_FN_CPU_OFF:
 	case PSCI_0_2_FN_CPU_ON:
@@ -149,19 +167,48 @@ int arm64_handle_psci(struct axvcpu_vcpu *vcpu, bool smc)
 {
 	struct arm64_vcpu *a = to_arm64(vcpu);
 	u64 *x = a->core.regs.regs;
-	u32 fn = x[0];
+	struct arm64_vm *v = vcpu->vm->arch;
+	u32 fn = x[0], version = READ_ONCE(v->psci_version);
 	long r;
 
 	if (!psci_function(fn) || (x[0] >> 32))
 		return -ENOENT;
+	/* PSCI 0.2 (chosen by KVM_REG_ARM_PSCI_VERSION) has no 1.0 calls. */
+	if (version < PSCI_VERSION(1, 0) &&
+	    (fn == PSCI_1_0_FN_PSCI_FEATURES ||
+	     fn == PSCI_1_0_FN_SYSTEM_SUSPEND ||
+	     fn == PSCI_1_0_FN64_SYSTEM_SUSPEND))
+		fn = PSCI_0_2_FN_BASE + 0x1f;	/* not supported */
 	switch (fn) {
 	case PSCI_0_2_FN_PSCI_VERSION:
-		r = PSCI_IMPL_VERSION;
+		r = version;
 		break;
 	case PSCI_1_0_FN_PSCI_FEATURES:
-		r = psci_implemented(x[1]) && !(x[1] >> 32) ?
+		r = psci_implemented(vcpu, x[1]) && !(x[1] >> 32) ?
 		    PSCI_RET_SUCCESS : PSCI_RET_NOT_SUPPORTED;
 		break;
+	case PSCI_0_2_FN_CPU_SUSPEND:
+	case PSCI_0_2_FN64_CPU_SUSPEND:
+		/* As KVM: a WFI (a power-down state would lose nothing here). */
+		x[0] = PSCI_RET_SUCCESS;
+		return AXVCPU_EXIT_HALT;
+	case PSCI_1_0_FN_SYSTEM_SUSPEND:
+	case PSCI_1_0_FN64_SYSTEM_SUSPEND:
+		if (!READ_ONCE(v->system_suspend)) {
+			r = PSCI_RET_NOT_SUPPORTED;
+			break;
+		}
+		if (fn == PSCI_1_0_FN_SYSTEM_SUSPEND) {
+			x[1] = (u32)x[1];
+			x[2] = (u32)x[2];
+			x[3] = (u32)x[3];
+		}
+		/* To userspace with the call in the registers, as KVM. */
+		memset(&vcpu->run->system_event, 0,
+		       sizeof(vcpu->run->system_event));
+		vcpu->run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
+		vcpu->run->system_event.type = KVM_SYSTEM_EVENT_SUSPEND;
+		return AXVCPU_EXIT_USER;
 	case PSCI_0_2_FN_CPU_ON:
 		r = psci_cpu_on(vcpu, (u32)x[1], (u32)x[2], (u32)x[3]);
 		break;
@@ -197,20 +244,19 @@ int arm64_handle_psci(struct axvcpu_vcpu *vcpu, bool smc)
 }
 
 /*
- * A powered-off vCPU sleeps as BLOCKED, whatever its halt policy, until a
- * CPU_ON (which kicks it), a kick or a signal, as KVM's KVM_RUN sleeps.
- * A CPU_ON starts it afresh at its entry with the context id in x0.  The
- * vCPU mutex is held.
+ * A CPU_ON the vCPU has not acted on yet starts it afresh at its entry
+ * with the context id in x0; KVM_RUN and ONE_REG (as KVM's) do it first.
+ * The vCPU mutex is held.
  */
-int arm64_power_on(struct axvcpu_vcpu *vcpu)
+void arm64_apply_power_on(struct axvcpu_vcpu *vcpu)
 {
 	struct arm64_vcpu *a = to_arm64(vcpu);
 	struct arm64_vm *v = vcpu->vm->arch;
 	u64 entry, context;
 	bool start;
 
-	if (READ_ONCE(a->power_off))
-		return AXVCPU_EXIT_SLEEP;
+	if (!READ_ONCE(a->on_pending))
+		return;
 	spin_lock(&v->power_lock);
 	start = a->on_pending;
 	a->on_pending = false;
@@ -222,5 +268,174 @@ int arm64_power_on(struct axvcpu_vcpu *vcpu)
 		a->core.regs.pc = entry;
 		a->core.regs.regs[0] = context;
 	}
+}
+
+/*
+ * A powered-off vCPU sleeps as BLOCKED, whatever its halt policy, until a
+ * CPU_ON (which kicks it), a kick or a signal, as KVM's KVM_RUN sleeps.
+ * The vCPU mutex is held.
+ */
+int arm64_power_on(struct axvcpu_vcpu *vcpu)
+{
+	if (READ_ONCE(to_arm64(vcpu)->power_off))
+		return AXVCPU_EXIT_SLEEP;
+	arm64_apply_power_on(vcpu);
 	return AXVCPU_EXIT_CONTINUE;
+}
+
+/* --- the other SMCCC services ------------------------------------------- */
+
+static bool fw_enabled(struct axvcpu_vcpu *vcpu, enum arm64_fw_bmap b,
+		       unsigned int bit)
+{
+	struct arm64_vm *v = vcpu->vm->arch;
+
+	return READ_ONCE(v->fw_bmap[b]) & BIT(bit);
+}
+
+/*
+ * An HVC that is not PSCI, as KVM 6.1's kvm_hvc_call_handler() answers it
+ * for the services axvcpu has: the SMCCC version and features, KVM's
+ * vendor UID and feature bitmap; NOT_SUPPORTED for every other function,
+ * unless the VMM asked for them (AXVCPU_SETUP_HYPERCALL: -ENOENT, the
+ * caller makes it KVM_EXIT_HYPERCALL).
+ */
+int arm64_handle_smccc(struct axvcpu_vcpu *vcpu)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+	struct arm64_vm *v = vcpu->vm->arch;
+	u64 *x = a->core.regs.regs;
+	u64 val[4] = { SMCCC_RET_NOT_SUPPORTED, 0, 0, 0 };
+	u32 fn = x[0];
+
+	switch (fn) {
+	case ARM_SMCCC_VERSION_FUNC_ID:
+		val[0] = ARM_SMCCC_VERSION_1_1;
+		break;
+	case ARM_SMCCC_ARCH_FEATURES_FUNC_ID:
+		/* No workaround, no stolen time: nothing to report. */
+		break;
+	case ARM_SMCCC_VENDOR_HYP_CALL_UID_FUNC_ID:
+		if (!fw_enabled(vcpu, ARM64_BMAP_VENDOR_HYP,
+				KVM_REG_ARM_VENDOR_HYP_BIT_FUNC_FEAT))
+			break;
+		val[0] = ARM_SMCCC_VENDOR_HYP_UID_KVM_REG_0;
+		val[1] = ARM_SMCCC_VENDOR_HYP_UID_KVM_REG_1;
+		val[2] = ARM_SMCCC_VENDOR_HYP_UID_KVM_REG_2;
+		val[3] = ARM_SMCCC_VENDOR_HYP_UID_KVM_REG_3;
+		break;
+	case ARM_SMCCC_VENDOR_HYP_KVM_FEATURES_FUNC_ID:
+		if (!fw_enabled(vcpu, ARM64_BMAP_VENDOR_HYP,
+				KVM_REG_ARM_VENDOR_HYP_BIT_FUNC_FEAT))
+			break;
+		val[0] = READ_ONCE(v->fw_bmap[ARM64_BMAP_VENDOR_HYP]);
+		break;
+	default:
+		if (a->hypercall_exit)
+			return -ENOENT;
+		break;
+	}
+	x[0] = val[0];
+	x[1] = val[1];
+	x[2] = val[2];
+	x[3] = val[3];
+	return AXVCPU_EXIT_CONTINUE;
+}
+
+/* --- KVM_REG_ARM_FW and KVM_REG_ARM_FW_FEAT_BMAP -------------------------- */
+
+static const u64 arm64_fw_ids[] = {
+	KVM_REG_ARM_PSCI_VERSION,
+	KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1,
+	KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2,
+	KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_3,
+	KVM_REG_ARM_STD_BMAP,
+	KVM_REG_ARM_STD_HYP_BMAP,
+	KVM_REG_ARM_VENDOR_HYP_BMAP,
+};
+
+void arm64_fw_init(struct arm64_vm *v)
+{
+	v->psci_version = PSCI_IMPL_VERSION;
+	memcpy(v->fw_bmap, arm64_fw_bmap_supported, sizeof(v->fw_bmap));
+}
+
+unsigned int arm64_fw_reg_ids(u64 *ids)
+{
+	if (ids)
+		memcpy(ids, arm64_fw_ids, sizeof(arm64_fw_ids));
+	return ARRAY_SIZE(arm64_fw_ids);
+}
+
+static int fw_bmap_index(u64 id)
+{
+	switch (id) {
+	case KVM_REG_ARM_STD_BMAP:
+		return ARM64_BMAP_STD;
+	case KVM_REG_ARM_STD_HYP_BMAP:
+		return ARM64_BMAP_STD_HYP;
+	case KVM_REG_ARM_VENDOR_HYP_BMAP:
+		return ARM64_BMAP_VENDOR_HYP;
+	default:
+		return -1;
+	}
+}
+
+int arm64_fw_get_reg(struct axvcpu_vcpu *vcpu, u64 id, u64 *val)
+{
+	struct arm64_vm *v = vcpu->vm->arch;
+	int b = fw_bmap_index(id);
+
+	if (b >= 0) {
+		*val = READ_ONCE(v->fw_bmap[b]);
+		return 0;
+	}
+	switch (id) {
+	case KVM_REG_ARM_PSCI_VERSION:
+		*val = READ_ONCE(v->psci_version);
+		return 0;
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1:
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2:
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_3:
+		/* axvcpu offers the guest none of these calls. */
+		*val = FW_WA_NOT_AVAIL;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+int arm64_fw_set_reg(struct axvcpu_vcpu *vcpu, u64 id, u64 val)
+{
+	struct arm64_vm *v = vcpu->vm->arch;
+	int b = fw_bmap_index(id), r = 0;
+
+	if (b >= 0) {
+		if (val & ~arm64_fw_bmap_supported[b])
+			return -EINVAL;
+		/* As KVM: fixed once a vCPU ran. */
+		mutex_lock(&vcpu->vm->lock);
+		if (v->has_run && val != v->fw_bmap[b])
+			r = -EBUSY;
+		else
+			WRITE_ONCE(v->fw_bmap[b], val);
+		mutex_unlock(&vcpu->vm->lock);
+		return r;
+	}
+	switch (id) {
+	case KVM_REG_ARM_PSCI_VERSION:
+		if (val != PSCI_VERSION(0, 2) && val != PSCI_VERSION(1, 0))
+			return -EINVAL;
+		WRITE_ONCE(v->psci_version, val);
+		return 0;
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2:
+		/* UNKNOWN means NOT_AVAIL to KVM. */
+		return val == FW_WA_NOT_AVAIL || val == FW_WA2_UNKNOWN ?
+		       0 : -EINVAL;
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1:
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_3:
+		return val == FW_WA_NOT_AVAIL ? 0 : -EINVAL;
+	default:
+		return -ENOENT;
+	}
 }

@@ -23,8 +23,6 @@
 #include "../../axvcpu_host.h"
 #include "arm64.h"
 
-/* SCTLR_EL1 after reset, as KVM gives it: MMU and caches off, RES1 bits. */
-#define ARM64_RESET_SCTLR	0x00c50078ULL
 #define ARM64_RESET_PSTATE	(PSR_MODE_EL1h | PSR_A_BIT | PSR_I_BIT | \
 				 PSR_F_BIT | PSR_D_BIT)
 #define ARM64_PTRAUTH		(BIT(KVM_ARM_VCPU_PTRAUTH_ADDRESS) | \
@@ -33,42 +31,6 @@
 				 BIT(KVM_ARM_VCPU_PSCI_0_2) | ARM64_PTRAUTH)
 /* Feature bits KVM 6.1 knows (KVM_VCPU_MAX_FEATURES). */
 #define ARM64_KNOWN_FEATURES	7
-
-/* The KVM_GET/SET_ONE_REG id of each switched register; 0: none. */
-static const u64 arm64_sysreg_ids[NR_ARM64_SYSREGS] = {
-	[SR_SCTLR] = ARM64_SYS_REG(3, 0, 1, 0, 0),
-	[SR_CPACR] = ARM64_SYS_REG(3, 0, 1, 0, 2),
-	[SR_TTBR0] = ARM64_SYS_REG(3, 0, 2, 0, 0),
-	[SR_TTBR1] = ARM64_SYS_REG(3, 0, 2, 0, 1),
-	[SR_TCR] = ARM64_SYS_REG(3, 0, 2, 0, 2),
-	[SR_ESR] = ARM64_SYS_REG(3, 0, 5, 2, 0),
-	[SR_AFSR0] = ARM64_SYS_REG(3, 0, 5, 1, 0),
-	[SR_AFSR1] = ARM64_SYS_REG(3, 0, 5, 1, 1),
-	[SR_FAR] = ARM64_SYS_REG(3, 0, 6, 0, 0),
-	[SR_MAIR] = ARM64_SYS_REG(3, 0, 10, 2, 0),
-	[SR_AMAIR] = ARM64_SYS_REG(3, 0, 10, 3, 0),
-	[SR_VBAR] = ARM64_SYS_REG(3, 0, 12, 0, 0),
-	[SR_CONTEXTIDR] = ARM64_SYS_REG(3, 0, 13, 0, 1),
-	[SR_CNTKCTL] = ARM64_SYS_REG(3, 0, 14, 1, 0),
-	[SR_TPIDR_EL1] = ARM64_SYS_REG(3, 0, 13, 0, 4),
-	[SR_TPIDR_EL0] = ARM64_SYS_REG(3, 3, 13, 0, 2),
-	[SR_TPIDRRO_EL0] = ARM64_SYS_REG(3, 3, 13, 0, 3),
-	[SR_PAR] = ARM64_SYS_REG(3, 0, 7, 4, 0),
-	[SR_MDSCR] = ARM64_SYS_REG(2, 0, 0, 2, 2),
-	[SR_CSSELR] = ARM64_SYS_REG(3, 2, 0, 0, 0),
-	[SR_MPIDR] = ARM64_SYS_REG(3, 0, 0, 0, 5),
-	[SR_CNTV_CTL] = KVM_REG_ARM_TIMER_CTL,
-	[SR_CNTV_CVAL] = KVM_REG_ARM_TIMER_CVAL,
-};
-
-/* The pointer authentication keys' ids, in arm64_vcpu.keys order. */
-static const u64 arm64_key_ids[ARM64_NR_KEYS] = {
-	ARM64_SYS_REG(3, 0, 2, 1, 0), ARM64_SYS_REG(3, 0, 2, 1, 1),	/* APIA */
-	ARM64_SYS_REG(3, 0, 2, 1, 2), ARM64_SYS_REG(3, 0, 2, 1, 3),	/* APIB */
-	ARM64_SYS_REG(3, 0, 2, 2, 0), ARM64_SYS_REG(3, 0, 2, 2, 1),	/* APDA */
-	ARM64_SYS_REG(3, 0, 2, 2, 2), ARM64_SYS_REG(3, 0, 2, 2, 3),	/* APDB */
-	ARM64_SYS_REG(3, 0, 2, 3, 0), ARM64_SYS_REG(3, 0, 2, 3, 1),	/* APGA */
-};
 
 /* Both kinds, on every CPU, as KVM wants them for the features. */
 bool arm64_ptrauth_supported(void)
@@ -158,168 +120,14 @@ void arm64_reset_vcpu(struct axvcpu_vcpu *vcpu)
 	struct arm64_vcpu *a = to_arm64(vcpu);
 
 	memset(&a->core, 0, sizeof(a->core));
-	memset(a->sys, 0, sizeof(a->sys));
 	memset(a->keys, 0, sizeof(a->keys));
+	arm64_sys_regs_reset(vcpu);
 	a->core.regs.pstate = ARM64_RESET_PSTATE;
-	a->sys[SR_SCTLR] = ARM64_RESET_SCTLR;
-	a->sys[SR_MPIDR] = arm64_vcpu_mpidr(vcpu);
 	a->pending = ARM64_PENDING_NONE;
 	a->irq_delivered = false;
 	a->vserror = false;
 	a->sw_flushed = false;
 	bitmap_zero(vcpu->irq_pending, AXVCPU_NR_IRQS);
-}
-
-/* --- trapped system registers and instructions --------------------------- */
-
-/*
- * What HCR_EL2's TSW, TACR, TLOR and TERR make trap, answered as KVM 6.1
- * answers them (arch/arm64/kvm/sys_regs.c); anything else the guest
- * traps on is an undefined instruction.
- */
-struct arm64_sysreg_op {
-	bool read;
-	u64 val;
-};
-
-struct arm64_sysreg_trap {
-	u32 enc;			/* sys_reg() / sys_insn() */
-	bool (*access)(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op);
-};
-
-static u64 arm64_host_actlr;
-static bool arm64_has_lor;
-
-void arm64_sysregs_setup(void)
-{
-	u64 mmfr1 = read_sanitised_ftr_reg(SYS_ID_AA64MMFR1_EL1);
-
-	/* ACTLR_EL1 is not an _EL12 alias: at EL2 this is EL1's own. */
-	arm64_host_actlr = read_sysreg(actlr_el1);
-	arm64_has_lor = mmfr1 & ID_AA64MMFR1_EL1_LO_MASK;
-}
-
-static bool trap_raz_wi(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op)
-{
-	op->val = 0;
-	return true;
-}
-
-/* The host's value to read, writes ignored: it is the CPU's, not the guest's. */
-static bool trap_actlr(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op)
-{
-	if (op->read)
-		op->val = arm64_host_actlr;
-	return true;
-}
-
-/* LORegions: none to offer, so RAZ/WI where the CPU has them. */
-static bool trap_lor(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op)
-{
-	return arm64_has_lor && trap_raz_wi(vcpu, op);
-}
-
-static bool trap_lorid(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op)
-{
-	return op->read && trap_lor(vcpu, op);
-}
-
-/*
- * DC ISW/CSW/CISW act on this CPU's caches only, and the guest may run on
- * another next: clean the VM's whole memory to the point of coherency
- * instead, once per run of such operations (a guest cleans a cache by
- * walking every set and way), as KVM does once per cache toggle.
- */
-static bool trap_set_way(struct axvcpu_vcpu *vcpu, struct arm64_sysreg_op *op)
-{
-	struct arm64_vcpu *a = to_arm64(vcpu);
-
-	if (op->read)
-		return false;
-	if (!a->sw_flushed) {
-		mutex_lock(&vcpu->vm->lock);
-		arm64_stage2_clean(vcpu->vm);
-		mutex_unlock(&vcpu->vm->lock);
-		a->sw_flushed = true;
-	}
-	return true;
-}
-
-static const struct arm64_sysreg_trap arm64_sysreg_traps[] = {
-	{ SYS_ACTLR_EL1, trap_actlr },
-	{ SYS_ERRIDR_EL1, trap_raz_wi },
-	{ SYS_ERRSELR_EL1, trap_raz_wi },
-	{ SYS_ERXFR_EL1, trap_raz_wi },
-	{ SYS_ERXCTLR_EL1, trap_raz_wi },
-	{ SYS_ERXSTATUS_EL1, trap_raz_wi },
-	{ SYS_ERXADDR_EL1, trap_raz_wi },
-	{ SYS_ERXMISC0_EL1, trap_raz_wi },
-	{ SYS_ERXMISC1_EL1, trap_raz_wi },
-	{ SYS_LORSA_EL1, trap_lor },
-	{ SYS_LOREA_EL1, trap_lor },
-	{ SYS_LORN_EL1, trap_lor },
-	{ SYS_LORC_EL1, trap_lor },
-	{ SYS_LORID_EL1, trap_lorid },
-};
-
-static const struct arm64_sysreg_trap arm64_sysinsn_traps[] = {
-	{ SYS_DC_ISW, trap_set_way },
-	{ SYS_DC_CSW, trap_set_way },
-	{ SYS_DC_CISW, trap_set_way },
-};
-
-static const struct arm64_sysreg_trap *
-find_trap(const struct arm64_sysreg_trap *t, size_t n, u32 enc)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (t[i].enc == enc)
-			return &t[i];
-	return NULL;
-}
-
-/* ESR_ELx_EC_SYS64: MRS, MSR or SYS trapped. */
-int arm64_exit_sysreg(struct axvcpu_vcpu *vcpu)
-{
-	struct arm64_vcpu *a = to_arm64(vcpu);
-	u64 esr = a->exit.esr;
-	unsigned int rt = (esr & ESR_ELx_SYS64_ISS_RT_MASK) >>
-			  ESR_ELx_SYS64_ISS_RT_SHIFT;
-	u32 enc = sys_reg((esr & ESR_ELx_SYS64_ISS_OP0_MASK) >>
-			  ESR_ELx_SYS64_ISS_OP0_SHIFT,
-			  (esr & ESR_ELx_SYS64_ISS_OP1_MASK) >>
-			  ESR_ELx_SYS64_ISS_OP1_SHIFT,
-			  (esr & ESR_ELx_SYS64_ISS_CRN_MASK) >>
-			  ESR_ELx_SYS64_ISS_CRN_SHIFT,
-			  (esr & ESR_ELx_SYS64_ISS_CRM_MASK) >>
-			  ESR_ELx_SYS64_ISS_CRM_SHIFT,
-			  (esr & ESR_ELx_SYS64_ISS_OP2_MASK) >>
-			  ESR_ELx_SYS64_ISS_OP2_SHIFT);
-	struct arm64_sysreg_op op = {
-		.read = (esr & ESR_ELx_SYS64_ISS_DIR_MASK) ==
-			ESR_ELx_SYS64_ISS_DIR_READ,
-	};
-	const struct arm64_sysreg_trap *t;
-
-	/* Op0 1 is the SYS instruction space (DC, IC, AT, TLBI). */
-	if (((esr & ESR_ELx_SYS64_ISS_OP0_MASK) >>
-	     ESR_ELx_SYS64_ISS_OP0_SHIFT) == 1)
-		t = find_trap(arm64_sysinsn_traps,
-			      ARRAY_SIZE(arm64_sysinsn_traps), enc);
-	else
-		t = find_trap(arm64_sysreg_traps,
-			      ARRAY_SIZE(arm64_sysreg_traps), enc);
-	if (!op.read && rt != 31)
-		op.val = a->core.regs.regs[rt];
-	if (!t || !t->access(vcpu, &op)) {
-		arm64_inject_undef(a);
-		return AXVCPU_EXIT_CONTINUE;
-	}
-	if (op.read && rt != 31)
-		a->core.regs.regs[rt] = op.val;
-	a->core.regs.pc += 4;
-	return AXVCPU_EXIT_CONTINUE;
 }
 
 /* --- KVM_REG_ARM_CORE ----------------------------------------------------- */
@@ -368,8 +176,12 @@ static int core_reg_access(struct arm64_vcpu *a, const struct kvm_one_reg *reg,
 	unsigned int size = core_reg_size(off);
 	u64 v;
 
-	if (!size || KVM_REG_SIZE(reg->id) != size ||
-	    off + size / sizeof(u32) > sizeof(a->core) / sizeof(u32))
+	/* As KVM: past struct kvm_regs ENOENT, no register there EINVAL. */
+	if (off >= sizeof(a->core) / sizeof(u32) ||
+	    off + KVM_REG_SIZE(reg->id) / sizeof(u32) >=
+	    sizeof(a->core) / sizeof(u32))
+		return -ENOENT;
+	if (!size || KVM_REG_SIZE(reg->id) != size)
 		return -EINVAL;
 	if (!set)
 		return copy_to_user(uaddr, base + off, size) ? -EFAULT : 0;
@@ -384,42 +196,54 @@ static int core_reg_access(struct arm64_vcpu *a, const struct kvm_one_reg *reg,
 	return copy_from_user(base + off, uaddr, size) ? -EFAULT : 0;
 }
 
-/* --- system registers ----------------------------------------------------- */
+/* --- KVM_GET/SET_ONE_REG, KVM_GET_REG_LIST ------------------------------ */
 
-static int id_index(const u64 *ids, int n, u64 id)
+static bool is_timer_reg(u64 id)
 {
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (ids[i] && ids[i] == id)
-			return i;
-	return -1;
+	switch (id) {
+	case KVM_REG_ARM_TIMER_CTL:
+	case KVM_REG_ARM_TIMER_CNT:
+	case KVM_REG_ARM_TIMER_CVAL:
+	case KVM_REG_ARM_PTIMER_CTL:
+	case KVM_REG_ARM_PTIMER_CNT:
+	case KVM_REG_ARM_PTIMER_CVAL:
+		return true;
+	default:
+		return false;
+	}
 }
 
-static int sys_reg_access(struct axvcpu_vcpu *vcpu,
+/* A 64-bit register other than a core one: firmware, timer or system. */
+static int u64_reg_access(struct axvcpu_vcpu *vcpu,
 			  const struct kvm_one_reg *reg, bool set)
 {
-	struct arm64_vcpu *a = to_arm64(vcpu);
 	u64 __user *uaddr = u64_to_user_ptr(reg->addr);
-	int i = id_index(arm64_sysreg_ids, NR_ARM64_SYSREGS, reg->id);
-	int key = id_index(arm64_key_ids, ARM64_NR_KEYS, reg->id);
+	u64 coproc = reg->id & KVM_REG_ARM_COPROC_MASK;
+	bool fw = coproc == KVM_REG_ARM_FW ||
+		  coproc == KVM_REG_ARM_FW_FEAT_BMAP;
 	u64 v;
+	int r;
 
-	/* The keys exist for a vCPU with the features, as in KVM. */
-	if (key >= 0 && a->ptrauth)
-		return set ? get_user(a->keys[key], uaddr) :
-		       put_user(a->keys[key], uaddr);
-	if (i < 0)
+	if (fw && KVM_REG_SIZE(reg->id) != sizeof(u64))
 		return -ENOENT;
-	if (!set)
-		return put_user(a->sys[i], uaddr);
-	if (get_user(v, uaddr))
-		return -EFAULT;
-	/* The VMM may choose the MPIDR's affinity, not its fixed bits. */
-	if (i == SR_MPIDR)
-		v = (v & MPIDR_HWID_BITMASK) | BIT_ULL(31);
-	a->sys[i] = v;
-	return 0;
+	if (set) {
+		if (get_user(v, uaddr))
+			return -EFAULT;
+		if (fw)
+			return arm64_fw_set_reg(vcpu, reg->id, v);
+		if (is_timer_reg(reg->id))
+			return arm64_timer_set_reg(vcpu, reg->id, v);
+		return arm64_sys_reg_set(vcpu, reg->id, v);
+	}
+	if (fw)
+		r = arm64_fw_get_reg(vcpu, reg->id, &v);
+	else if (is_timer_reg(reg->id))
+		r = arm64_timer_get_reg(vcpu, reg->id, &v);
+	else
+		r = arm64_sys_reg_get(vcpu, reg->id, &v);
+	if (r)
+		return r;
+	return put_user(v, uaddr);
 }
 
 static int one_reg(struct axvcpu_vcpu *vcpu, void __user *argp, bool set)
@@ -428,20 +252,30 @@ static int one_reg(struct axvcpu_vcpu *vcpu, void __user *argp, bool set)
 
 	if (copy_from_user(&reg, argp, sizeof(reg)))
 		return -EFAULT;
-	if ((reg.id & KVM_REG_ARCH_MASK) != KVM_REG_ARM64)
+	/* As KVM: nothing arch-specific in the upper 32 bits. */
+	if ((reg.id & ~KVM_REG_SIZE_MASK) >> 32 != KVM_REG_ARM64 >> 32)
 		return -EINVAL;
+	/* A PSCI CPU_ON the vCPU has not run since: first its reset. */
+	arm64_apply_power_on(vcpu);
 	switch (reg.id & KVM_REG_ARM_COPROC_MASK) {
 	case KVM_REG_ARM_CORE:
 		return core_reg_access(to_arm64(vcpu), &reg, set);
-	case KVM_REG_ARM64_SYSREG:
-		return sys_reg_access(vcpu, &reg, set);
-	default:
+	case KVM_REG_ARM64_SVE:
 		return -ENOENT;
+	default:
+		return u64_reg_access(vcpu, &reg, set);
 	}
 }
 
-/* Every register id, in the order KVM lists them: core, then system. */
-static unsigned int reg_list_fill(const struct arm64_vcpu *a, u64 *ids)
+/* The timer registers KVM lists (the physical ones it does not). */
+static const u64 arm64_timer_ids[] = {
+	KVM_REG_ARM_TIMER_CTL, KVM_REG_ARM_TIMER_CNT, KVM_REG_ARM_TIMER_CVAL,
+};
+
+/* Every register id, in the order KVM lists them: core, firmware, timer,
+ * system; their count.
+ */
+static unsigned int reg_list_fill(struct axvcpu_vcpu *vcpu, u64 *ids)
 {
 	unsigned int n = 0, i, size;
 
@@ -456,23 +290,18 @@ static unsigned int reg_list_fill(const struct arm64_vcpu *a, u64 *ids)
 				  KVM_REG_SIZE_U128);
 		n++;
 	}
-	for (i = 0; i < NR_ARM64_SYSREGS; i++) {
-		if (!arm64_sysreg_ids[i])
-			continue;
+	n += arm64_fw_reg_ids(ids ? ids + n : NULL);
+	for (i = 0; i < ARRAY_SIZE(arm64_timer_ids); i++, n++)
 		if (ids)
-			ids[n] = arm64_sysreg_ids[i];
-		n++;
-	}
-	for (i = 0; a->ptrauth && i < ARM64_NR_KEYS; i++, n++)
-		if (ids)
-			ids[n] = arm64_key_ids[i];
+			ids[n] = arm64_timer_ids[i];
+	n += arm64_sys_reg_ids(vcpu, ids ? ids + n : NULL);
 	return n;
 }
 
-static int get_reg_list(const struct arm64_vcpu *a, void __user *argp)
+static int get_reg_list(struct axvcpu_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_reg_list __user *user = argp;
-	unsigned int total = reg_list_fill(a, NULL);
+	unsigned int total = reg_list_fill(vcpu, NULL);
 	u64 *ids;
 	u64 n;
 	int r;
@@ -486,7 +315,7 @@ static int get_reg_list(const struct arm64_vcpu *a, void __user *argp)
 	ids = kmalloc_array(total, sizeof(*ids), GFP_KERNEL);
 	if (!ids)
 		return -ENOMEM;
-	reg_list_fill(a, ids);
+	reg_list_fill(vcpu, ids);
 	r = copy_to_user(user->reg, ids, total * sizeof(*ids)) ? -EFAULT : 0;
 	kfree(ids);
 	return r;
@@ -497,9 +326,9 @@ static int get_reg_list(const struct arm64_vcpu *a, void __user *argp)
 /* Every CPU is the generic target to KVM on a CPU it has no table for. */
 static void preferred_target(struct kvm_vcpu_init *init)
 {
+	/* No features: KVM leaves them to the VMM. */
 	memset(init, 0, sizeof(*init));
 	init->target = KVM_ARM_TARGET_GENERIC_V8;
-	init->features[0] = BIT(KVM_ARM_VCPU_PSCI_0_2);
 }
 
 static int vcpu_init(struct axvcpu_vcpu *vcpu, void __user *argp)
@@ -527,9 +356,9 @@ static int vcpu_init(struct axvcpu_vcpu *vcpu, void __user *argp)
 	if (a->initialized && init.features[0] != a->features)
 		return -EINVAL;
 
-	arm64_reset_vcpu(vcpu);
 	a->features = init.features[0];
 	a->ptrauth = init.features[0] & ARM64_PTRAUTH;
+	arm64_reset_vcpu(vcpu);
 	a->initialized = true;
 	spin_lock(&v->power_lock);
 	a->power_off = init.features[0] & BIT(KVM_ARM_VCPU_POWER_OFF);
@@ -538,33 +367,139 @@ static int vcpu_init(struct axvcpu_vcpu *vcpu, void __user *argp)
 	return 0;
 }
 
+/* KVM_GET/SET_MP_STATE: RUNNABLE or STOPPED (PSCI's power state). */
+static int mp_state(struct axvcpu_vcpu *vcpu, void __user *argp, bool set)
+{
+	struct arm64_vcpu *a = to_arm64(vcpu);
+	struct arm64_vm *v = vcpu->vm->arch;
+	struct kvm_mp_state mp;
+
+	if (!set) {
+		mp.mp_state = READ_ONCE(a->power_off) ? KVM_MP_STATE_STOPPED :
+			      KVM_MP_STATE_RUNNABLE;
+		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	}
+	if (copy_from_user(&mp, argp, sizeof(mp)))
+		return -EFAULT;
+	if (mp.mp_state != KVM_MP_STATE_RUNNABLE &&
+	    mp.mp_state != KVM_MP_STATE_STOPPED)
+		return -EINVAL;
+	spin_lock(&v->power_lock);
+	a->power_off = mp.mp_state == KVM_MP_STATE_STOPPED;
+	a->on_pending = false;
+	spin_unlock(&v->power_lock);
+	return 0;
+}
+
+/*
+ * The vCPU's device attributes: the timers' PPIs (KVM's defaults; with no
+ * in-kernel irqchip they only name the lines userspace raises).
+ */
+static int vcpu_attr(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
+		     void __user *argp)
+{
+	struct kvm_device_attr attr;
+	int __user *uaddr;
+	int irq;
+
+	if (copy_from_user(&attr, argp, sizeof(attr)))
+		return -EFAULT;
+	if (attr.group != KVM_ARM_VCPU_TIMER_CTRL)
+		return -ENXIO;
+	switch (attr.attr) {
+	case KVM_ARM_VCPU_TIMER_IRQ_VTIMER:
+		irq = ARM64_TIMER_VIRT_PPI;
+		break;
+	case KVM_ARM_VCPU_TIMER_IRQ_PTIMER:
+		irq = ARM64_TIMER_PHYS_PPI;
+		break;
+	default:
+		return -ENXIO;
+	}
+	uaddr = u64_to_user_ptr(attr.addr);
+	switch (ioctl) {
+	case KVM_HAS_DEVICE_ATTR:
+		return 0;
+	case KVM_GET_DEVICE_ATTR:
+		return put_user(irq, uaddr);
+	default:
+		/* KVM: the PPIs are fixed without an in-kernel irqchip. */
+		return -ENXIO;
+	}
+}
+
 long arm64_vcpu_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 		      void __user *argp)
 {
+	struct arm64_vcpu *a = to_arm64(vcpu);
+
 	switch (ioctl) {
 	case KVM_ARM_VCPU_INIT:
 		return vcpu_init(vcpu, argp);
 	case KVM_GET_ONE_REG:
-		return one_reg(vcpu, argp, false);
 	case KVM_SET_ONE_REG:
-		return one_reg(vcpu, argp, true);
+		if (!a->initialized)
+			return -ENOEXEC;
+		return one_reg(vcpu, argp, ioctl == KVM_SET_ONE_REG);
 	case KVM_GET_REG_LIST:
-		return get_reg_list(to_arm64(vcpu), argp);
+		if (!a->initialized)
+			return -ENOEXEC;
+		return get_reg_list(vcpu, argp);
+	case KVM_GET_MP_STATE:
+	case KVM_SET_MP_STATE:
+		return mp_state(vcpu, argp, ioctl == KVM_SET_MP_STATE);
+	case KVM_SET_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_HAS_DEVICE_ATTR:
+		return vcpu_attr(vcpu, ioctl, argp);
+	case KVM_ARM_VCPU_FINALIZE:
+		/* Nothing to finalize without SVE. */
+		return a->initialized ? -EINVAL : -ENOEXEC;
 	default:
-		return -ENOTTY;
+		return -EINVAL;
 	}
 }
 
+/* KVM_ENABLE_CAP on the VM fd: what KVM 6.1 arm64 offers and axvcpu has. */
+static int vm_enable_cap(struct axvcpu_vm *vm, void __user *argp)
+{
+	struct arm64_vm *v = vm->arch;
+	struct kvm_enable_cap cap;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags)
+		return -EINVAL;
+	switch (cap.cap) {
+	case KVM_CAP_ARM_NISV_TO_USER:
+		WRITE_ONCE(v->nisv_to_user, true);
+		return 0;
+	case KVM_CAP_ARM_SYSTEM_SUSPEND:
+		WRITE_ONCE(v->system_suspend, true);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* An ioctl KVM arm64's VM fd does not know fails with EINVAL. */
 long arm64_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl,
 		    void __user *argp)
 {
 	struct kvm_vcpu_init init;
+	struct kvm_irq_level irq;
 
 	switch (ioctl) {
 	case KVM_ARM_PREFERRED_TARGET:
 		preferred_target(&init);
 		return copy_to_user(argp, &init, sizeof(init)) ? -EFAULT : 0;
+	case KVM_IRQ_LINE:
+		if (copy_from_user(&irq, argp, sizeof(irq)))
+			return -EFAULT;
+		return arm64_irq_line(vm, &irq);
+	case KVM_ENABLE_CAP:
+		return vm_enable_cap(vm, argp);
 	default:
-		return -ENOTTY;
+		return -EINVAL;
 	}
 }

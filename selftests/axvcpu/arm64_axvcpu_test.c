@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * arm64 guests on axvcpu: its own ABI (halt policies, AXVCPU_INJECT and
- * AXVCPU_KICK, the vCPU states with a guest inside), and the exits where
- * axvcpu differs from KVM 6.1: WFI exits with KVM_EXIT_HLT (KVM blocks in
- * the kernel), an HVC that is not PSCI exits with KVM_EXIT_HYPERCALL (KVM
- * 6.1 answers "not supported"), PSCI by SMC (KVM 6.1 answers every SMC
- * with "not supported"), and a data abort without a syndrome is
- * KVM_EXIT_INTERNAL_ERROR with the ESR (KVM 6.1 fails KVM_RUN with
- * ENOSYS).
+ * AXVCPU_KICK, the vCPU states with a guest inside), and what it offers
+ * beyond KVM 6.1 when the VMM asks: WFI exits with KVM_EXIT_HLT under halt
+ * policy EXIT (KVM_RUN's own walk blocks, as KVM), an HVC the kernel does
+ * not implement exits with KVM_EXIT_HYPERCALL under AXVCPU_SETUP_HYPERCALL
+ * (else SMCCC NOT_SUPPORTED, as KVM), PSCI by SMC (KVM 6.1 answers every
+ * SMC with "not supported").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -65,13 +64,15 @@ AG_GUEST(g_wfi,
 	"str x0, [x10]\n"
 	"b .\n");
 
-/* Halt policy EXIT (KVM_RUN's walk from CREATED): WFI is KVM_EXIT_HLT. */
+/* Halt policy EXIT, chosen at SETUP: WFI is KVM_EXIT_HLT. */
 TEST_F(ax, wfi_is_hlt)
 {
 	struct ag_vcpu *v = &self->v;
 	struct axvcpu_state st;
+	__u64 code;
 
-	__u64 code = ag_start(_metadata, &self->vm, v, g_wfi, g_wfi_end);
+	ASSERT_EQ(0, axvcpu_setup(v->fd, AXVCPU_HALT_EXIT, 0, 0));
+	code = ag_start(_metadata, &self->vm, v, g_wfi, g_wfi_end);
 
 	ag_run_expect(_metadata, v, KVM_EXIT_HLT);
 	EXPECT_EQ(code + 4, ag_reg(_metadata, v, AG_PC));
@@ -80,6 +81,12 @@ TEST_F(ax, wfi_is_hlt)
 	EXPECT_EQ((__u32)KVM_EXIT_HLT, st.last_exit_reason);
 	EXPECT_EQ(7ULL, ag_run_done(_metadata, v));
 }
+
+AG_GUEST(g_hello_mmio,
+	"ldr x10, =0x10001000\n"
+	"mov x0, #5\n"
+	"str x0, [x10]\n"
+	"b .\n");
 
 AG_GUEST(g_hypercall,
 	"ldr x0, =0x12345678\n"
@@ -91,10 +98,13 @@ AG_GUEST(g_hypercall,
 	"str x0, [x10]\n"
 	"b .\n");
 
+/* AXVCPU_SETUP_HYPERCALL: what the kernel does not answer exits. */
 TEST_F(ax, hvc_is_hypercall)
 {
 	struct ag_vcpu *v = &self->v;
 
+	ASSERT_EQ(0, axvcpu_setup(v->fd, AXVCPU_HALT_EXIT,
+				  AXVCPU_SETUP_HYPERCALL, 0));
 	ag_start(_metadata, &self->vm, v, g_hypercall, g_hypercall_end);
 	ag_run_expect(_metadata, v, KVM_EXIT_HYPERCALL);
 	EXPECT_EQ(0x12345678ULL, v->run->hypercall.nr);
@@ -124,24 +134,16 @@ TEST_F(ax, smc_psci)
 	EXPECT_EQ((__u64)-1, ag_run_done(_metadata, v));
 }
 
-AG_GUEST(g_no_isv,
-	"ldr x9, =0x10000000\n"
-	"ldp x1, x2, [x9]\n"
-	"b .\n");
-
-/* A load pair has no syndrome to decode: the ESR goes to userspace. */
-TEST_F(ax, dabt_without_isv)
+/* KVM_RUN's walk from CREATED takes KVM's halt: a sleep in the kernel. */
+TEST_F(ax, kvm_walk_blocks)
 {
 	struct ag_vcpu *v = &self->v;
+	struct axvcpu_state st;
 
-	ag_start(_metadata, &self->vm, v, g_no_isv, g_no_isv_end);
-	ag_run_expect(_metadata, v, KVM_EXIT_INTERNAL_ERROR);
-	EXPECT_EQ((__u32)KVM_INTERNAL_ERROR_EMULATION,
-		  v->run->internal.suberror);
-	EXPECT_LE(3U, v->run->internal.ndata);
-	EXPECT_EQ(0x24ULL, v->run->internal.data[0] >> 26);	/* DABT_LOW */
-	EXPECT_EQ(0ULL, v->run->internal.data[0] & (1ULL << 24)); /* no ISV */
-	EXPECT_EQ(AG_MMIO, v->run->internal.data[2]);		/* the IPA */
+	ag_start(_metadata, &self->vm, v, g_hello_mmio, g_hello_mmio_end);
+	EXPECT_EQ(5ULL, ag_run_done(_metadata, v));
+	ASSERT_EQ(0, axvcpu_get_state(v->fd, &st));
+	EXPECT_EQ((__u32)AXVCPU_HALT_BLOCK, st.halt_policy);
 }
 
 /* Nothing to fetch outside the slots. */
@@ -183,36 +185,6 @@ AG_GUEST(g_irq_spin,
 	"isb\n"
 	"msr daifclr, #2\n"
 	"1: b 1b\n");
-
-struct runner {
-	struct ag_vcpu *v;
-	pthread_t tid;
-	volatile int ret;
-	volatile bool done;
-};
-
-static void *runner_fn(void *arg)
-{
-	struct runner *r = arg;
-
-	r->ret = vcpu_run(r->v->fd);
-	r->done = true;
-	return NULL;
-}
-
-static void wake_handler(int sig)
-{
-}
-
-static void start_runner(struct __test_metadata *_metadata, struct runner *r,
-			 struct ag_vcpu *v)
-{
-	signal(SIGUSR1, wake_handler);
-	r->v = v;
-	r->ret = 1;
-	r->done = false;
-	ASSERT_EQ(0, pthread_create(&r->tid, NULL, runner_fn, r));
-}
 
 static int inject(struct ag_vcpu *v, __u32 vector)
 {
@@ -278,6 +250,7 @@ TEST_F(ax, inject_masked_waits)
 {
 	struct ag_vcpu *v = &self->v;
 
+	ASSERT_EQ(0, axvcpu_setup(v->fd, AXVCPU_HALT_EXIT, 0, 0));
 	ag_set_reg(_metadata, v, AG_X(28),
 		   ag_load(&self->vm, g_irq_vectors, g_irq_vectors_end));
 	ag_start(_metadata, &self->vm, v, g_wfi, g_wfi_end);
@@ -326,8 +299,8 @@ AG_GUEST(g_report_x0,
 	"b .\n");
 
 /*
- * A powered-off vCPU sleeps as BLOCKED, with halt policy EXIT (KVM_RUN's
- * walk) as with BLOCK, until a CPU_ON wakes it at its entry; a kick
+ * A powered-off vCPU sleeps as BLOCKED, with halt policy EXIT as with
+ * BLOCK, until a CPU_ON wakes it at its entry; a kick
  * alone does not.
  */
 TEST_F(ax, power_off_sleeps)
@@ -340,6 +313,7 @@ TEST_F(ax, power_off_sleeps)
 	__u64 val;
 
 	ag_vcpu_create(_metadata, &self->vm, 2, off, &v2);
+	ASSERT_EQ(0, axvcpu_setup(v2.fd, AXVCPU_HALT_EXIT, 0, 0));
 	start_runner(_metadata, &r, &v2);
 	ASSERT_EQ(0, wait_state(v2.fd, AXVCPU_STATE_BLOCKED));
 	ASSERT_EQ(0, do_ioctl(v2.fd, AXVCPU_KICK, 0));

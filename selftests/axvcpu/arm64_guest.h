@@ -13,6 +13,9 @@
 #ifndef AXVCPU_ARM64_GUEST_H
 #define AXVCPU_ARM64_GUEST_H
 
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
@@ -262,6 +265,40 @@ static inline __u64 ag_run_done(struct __test_metadata *_metadata,
 				struct ag_vcpu *v)
 {
 	return ag_run_mmio(_metadata, v, AG_DONE, 8, true);
+}
+
+/*
+ * KVM_RUN of a vCPU in a thread of its own, for what happens while it
+ * runs or sleeps; SIGUSR1 makes it return (EINTR).
+ */
+struct runner {
+	struct ag_vcpu *v;
+	pthread_t tid;
+	volatile int ret;
+	volatile bool done;
+};
+
+static inline void *runner_fn(void *arg)
+{
+	struct runner *r = arg;
+
+	r->ret = vcpu_run(r->v->fd);
+	r->done = true;
+	return NULL;
+}
+
+static inline void wake_handler(int sig)
+{
+}
+
+static inline void start_runner(struct __test_metadata *_metadata,
+				struct runner *r, struct ag_vcpu *v)
+{
+	signal(SIGUSR1, wake_handler);
+	r->v = v;
+	r->ret = 1;
+	r->done = false;
+	ASSERT_EQ(0, pthread_create(&r->tid, NULL, runner_fn, r));
 }
 
 #endif /* AXVCPU_ARM64_GUEST_H */
