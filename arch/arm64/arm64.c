@@ -169,6 +169,7 @@ static int arm64_vcpu_create(struct axvcpu_vcpu *vcpu)
 	vcpu->arch = a;
 	/* The VM lock is held: the vCPUs created before are KVM's index. */
 	a->index = vcpu->vm->nr_vcpus;
+	a->steal_base = ARM64_NO_STEAL;
 	arm64_timer_init(vcpu);
 	arm64_reset_vcpu(vcpu);
 	return 0;
@@ -663,6 +664,7 @@ static int arm64_run_begin(struct axvcpu_vcpu *vcpu)
 	struct arm64_vcpu *a = to_arm64(vcpu);
 
 	WRITE_ONCE(((struct arm64_vm *)vcpu->vm->arch)->has_run, true);
+	arm64_pvtime_update(vcpu);
 	switch (a->pending) {
 	case ARM64_PENDING_MMIO:
 		arm64_complete_mmio(vcpu);
@@ -697,7 +699,10 @@ static int arm64_check_extension(long cap)
 	case KVM_CAP_ARM_NISV_TO_USER:
 	case KVM_CAP_ARM_SYSTEM_SUSPEND:
 	case KVM_CAP_VCPU_ATTRIBUTES:
+	case KVM_CAP_PTP_KVM:
 		return 1;
+	case KVM_CAP_STEAL_TIME:
+		return arm64_pvtime_supported();
 	case KVM_CAP_ARM_VM_IPA_SIZE:
 		return ARM64_IPA_MAX;
 	case KVM_CAP_ARM_PTRAUTH_ADDRESS:

@@ -76,6 +76,8 @@ struct arm64_vcpu {
 	unsigned long lines;		/* KVM_IRQ_LINE levels: ARM64_LINE_* */
 	u32 index;			/* KVM's vcpu_idx: the creation order */
 	bool hypercall_exit;		/* AXVCPU_SETUP_HYPERCALL */
+	u64 steal_base;			/* stolen time's IPA, or ARM64_NO_STEAL */
+	u64 last_steal;			/* run_delay when last counted */
 	/* The timers' next rise: wakes or kicks the vCPU (timer.c). */
 	struct hrtimer timer;
 	call_single_data_t kick_csd;	/* its IPI to the vCPU's CPU */
@@ -188,6 +190,14 @@ void arm64_load_sysregs(const struct arm64_vcpu *a);
 void arm64_save_sysregs(struct arm64_vcpu *a);
 void arm64_apply_power_on(struct axvcpu_vcpu *vcpu);
 void arm64_inject_undef(struct arm64_vcpu *a);
+
+/* pvtime.c: stolen time, the TRNG and KVM's PTP clock. */
+#define ARM64_NO_STEAL		(~0ULL)
+bool arm64_pvtime_supported(void);
+void arm64_pvtime_update(struct axvcpu_vcpu *vcpu);
+int arm64_pvtime_attr(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
+		      const struct kvm_device_attr *attr);
+bool arm64_smccc_service(struct axvcpu_vcpu *vcpu, const u64 *bmap);
 
 /* psci.c: PSCI and the other SMCCC services, and their firmware registers. */
 int arm64_handle_psci(struct axvcpu_vcpu *vcpu, bool smc);

@@ -29,9 +29,11 @@
 #define FW_WA2_UNKNOWN		1
 /* The SMCCC services axvcpu implements, per KVM_REG_ARM_FW_FEAT_BMAP. */
 static const u64 arm64_fw_bmap_supported[ARM64_NR_BMAPS] = {
-	[ARM64_BMAP_STD] = 0,			/* no TRNG */
-	[ARM64_BMAP_STD_HYP] = 0,		/* no stolen time */
-	[ARM64_BMAP_VENDOR_HYP] = BIT(KVM_REG_ARM_VENDOR_HYP_BIT_FUNC_FEAT),
+	[ARM64_BMAP_STD] = BIT(KVM_REG_ARM_STD_BIT_TRNG_V1_0),
+	[ARM64_BMAP_STD_HYP] = IS_ENABLED(CONFIG_SCHED_INFO) ?
+			       BIT(KVM_REG_ARM_STD_HYP_BIT_PV_TIME) : 0,
+	[ARM64_BMAP_VENDOR_HYP] = BIT(KVM_REG_ARM_VENDOR_HYP_BIT_FUNC_FEAT) |
+				  BIT(KVM_REG_ARM_VENDOR_HYP_BIT_PTP),
 };
 
 static bool psci_function(u32 fn)
@@ -296,7 +298,8 @@ static bool fw_enabled(struct axvcpu_vcpu *vcpu, enum arm64_fw_bmap b,
 /*
  * An HVC that is not PSCI, as KVM 6.1's kvm_hvc_call_handler() answers it
  * for the services axvcpu has: the SMCCC version and features, KVM's
- * vendor UID and feature bitmap; NOT_SUPPORTED for every other function,
+ * vendor UID and feature bitmap, stolen time, the TRNG and KVM's PTP clock
+ * (pvtime.c); NOT_SUPPORTED for every other function,
  * unless the VMM asked for them (AXVCPU_SETUP_HYPERCALL: -ENOENT, the
  * caller makes it KVM_EXIT_HYPERCALL).
  */
@@ -308,12 +311,18 @@ int arm64_handle_smccc(struct axvcpu_vcpu *vcpu)
 	u64 val[4] = { SMCCC_RET_NOT_SUPPORTED, 0, 0, 0 };
 	u32 fn = x[0];
 
+	if (arm64_smccc_service(vcpu, v->fw_bmap))
+		return AXVCPU_EXIT_CONTINUE;
 	switch (fn) {
 	case ARM_SMCCC_VERSION_FUNC_ID:
 		val[0] = ARM_SMCCC_VERSION_1_1;
 		break;
 	case ARM_SMCCC_ARCH_FEATURES_FUNC_ID:
-		/* No workaround, no stolen time: nothing to report. */
+		/* No workaround to offer; stolen time where enabled. */
+		if ((u32)x[1] == ARM_SMCCC_HV_PV_TIME_FEATURES &&
+		    fw_enabled(vcpu, ARM64_BMAP_STD_HYP,
+			       KVM_REG_ARM_STD_HYP_BIT_PV_TIME))
+			val[0] = SMCCC_RET_SUCCESS;
 		break;
 	case ARM_SMCCC_VENDOR_HYP_CALL_UID_FUNC_ID:
 		if (!fw_enabled(vcpu, ARM64_BMAP_VENDOR_HYP,

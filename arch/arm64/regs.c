@@ -393,7 +393,8 @@ static int mp_state(struct axvcpu_vcpu *vcpu, void __user *argp, bool set)
 
 /*
  * The vCPU's device attributes: the timers' PPIs (KVM's defaults; with no
- * in-kernel irqchip they only name the lines userspace raises).
+ * in-kernel irqchip they only name the lines userspace raises) and the
+ * stolen time structure's IPA (pvtime.c).
  */
 static int vcpu_attr(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 		     void __user *argp)
@@ -404,6 +405,8 @@ static int vcpu_attr(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 
 	if (copy_from_user(&attr, argp, sizeof(attr)))
 		return -EFAULT;
+	if (attr.group == KVM_ARM_VCPU_PVTIME_CTRL)
+		return arm64_pvtime_attr(vcpu, ioctl, &attr);
 	if (attr.group != KVM_ARM_VCPU_TIMER_CTRL)
 		return -ENXIO;
 	switch (attr.attr) {
