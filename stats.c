@@ -342,7 +342,8 @@ int axvcpu_vcpu_stats_fd(struct axvcpu_vcpu *vcpu)
 /* KVM_RUN returns r, with kvm_run filled unless r is an error. */
 void axvcpu_stat_user_exit(struct axvcpu_vcpu *vcpu, int r)
 {
-	u32 reason = vcpu->run->exit_reason;
+	/* EINTR: a signal or immediate_exit (which leaves exit_reason). */
+	u32 reason = r == -EINTR ? KVM_EXIT_INTR : vcpu->run->exit_reason;
 	struct axvcpu_vcpu_stat *s = &vcpu->stat;
 
 	trace_axvcpu_userspace_exit(vcpu, reason, r < 0 ? r : 0);
@@ -352,6 +353,6 @@ void axvcpu_stat_user_exit(struct axvcpu_vcpu *vcpu, int r)
 	reason = min_t(u32, reason, AXVCPU_STAT_EXIT_REASONS - 1);
 	WRITE_ONCE(s->user_exit_reasons[reason],
 		   s->user_exit_reasons[reason] + 1);
-	if (vcpu->run->exit_reason == KVM_EXIT_INTR)
+	if (reason == KVM_EXIT_INTR)
 		WRITE_ONCE(s->signal_exits, s->signal_exits + 1);
 }

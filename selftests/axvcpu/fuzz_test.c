@@ -113,6 +113,8 @@ static bool documented(int e)
 	case EAGAIN: case E2BIG: case ENOENT: case EPERM: case EBADF:
 	case ENOSPC: case EOPNOTSUPP: case ERANGE: case EMFILE:
 	case ENODEV: case ENFILE: case EACCES:
+	/* arm64's KVM_RUN: before KVM_ARM_VCPU_INIT; an undecodable abort. */
+	case ENOEXEC: case ENOSYS:
 		return true;
 	}
 	return false;
