@@ -188,7 +188,7 @@ void arm64_timer_destroy(struct axvcpu_vcpu *vcpu)
 		cpu_relax();
 }
 
-/* --- ONE_REG: KVM_REG_ARM_TIMER_* and KVM_REG_ARM_PTIMER_* -------------- */
+/* --- ONE_REG: KVM_REG_ARM_TIMER_* ----------------------------------------- */
 
 int arm64_timer_get_reg(struct axvcpu_vcpu *vcpu, u64 id, u64 *val)
 {
@@ -207,15 +207,6 @@ int arm64_timer_get_reg(struct axvcpu_vcpu *vcpu, u64 id, u64 *val)
 		return 0;
 	case KVM_REG_ARM_TIMER_CVAL:
 		*val = s[SR_CNTV_CVAL];
-		return 0;
-	case KVM_REG_ARM_PTIMER_CTL:
-		*val = arm64_timer_ptimer_ctl(vcpu);
-		return 0;
-	case KVM_REG_ARM_PTIMER_CNT:
-		*val = phys;
-		return 0;
-	case KVM_REG_ARM_PTIMER_CVAL:
-		*val = s[SR_CNTP_CVAL];
 		return 0;
 	default:
 		return -ENOENT;
@@ -238,15 +229,6 @@ int arm64_timer_set_reg(struct axvcpu_vcpu *vcpu, u64 id, u64 val)
 		return 0;
 	case KVM_REG_ARM_TIMER_CVAL:
 		s[SR_CNTV_CVAL] = val;
-		return 0;
-	case KVM_REG_ARM_PTIMER_CTL:
-		s[SR_CNTP_CTL] = ctl;
-		return 0;
-	case KVM_REG_ARM_PTIMER_CNT:
-		/* No physical offset before FEAT_ECV: KVM ignores it too. */
-		return 0;
-	case KVM_REG_ARM_PTIMER_CVAL:
-		s[SR_CNTP_CVAL] = val;
 		return 0;
 	default:
 		return -ENOENT;

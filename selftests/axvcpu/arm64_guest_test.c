@@ -1120,6 +1120,38 @@ TEST_F(ag, vtimer_level_to_user)
 			KVM_ARM_DEV_EL1_VTIMER);
 }
 
+/* The physical timer due in x1 ticks, then a spin: no halt to wake from. */
+AG_GUEST(g_ptimer_spin,
+	"msr cntp_tval_el0, x1\n"
+	"mov x3, #1\n"				/* ENABLE */
+	"msr cntp_ctl_el0, x3\n"
+	"isb\n"
+	"mrs x4, cntp_ctl_el0\n"
+	"1: b 1b\n");
+
+/*
+ * The physical timer, emulated on axvcpu: its level reaches userspace
+ * while the guest spins (the running vCPU is made to exit at the
+ * deadline).
+ */
+TEST_F(ag, ptimer_level_while_running)
+{
+	struct ag_vcpu *v = &self->v;
+	__u64 ctl;
+
+	ag_set_reg(_metadata, v, AG_X(1), 2000000);	/* 32 ms at 62.5 MHz */
+	ag_start(_metadata, &self->vm, v, g_ptimer_spin, g_ptimer_spin_end);
+	EXPECT_EQ(-EINTR, vcpu_run(v->fd));
+	EXPECT_EQ((__u32)KVM_EXIT_INTR, v->run->exit_reason);
+	EXPECT_EQ((__u64)KVM_ARM_DEV_EL1_PTIMER,
+		  v->run->s.regs.device_irq_level &
+		  (KVM_ARM_DEV_EL1_PTIMER | KVM_ARM_DEV_EL1_VTIMER));
+	/* The guest read ENABLE without ISTATUS, before the deadline. */
+	EXPECT_EQ(1ULL, ag_reg(_metadata, v, AG_X(4)));
+	/* KVM 6.1 has no ONE_REG of the physical timer. */
+	EXPECT_EQ(-ENOENT, ag_get(v, KVM_REG_ARM_PTIMER_CTL, &ctl));
+}
+
 /* KVM_REG_ARM_TIMER_CNT sets the VM's virtual counter; the guest sees it. */
 TEST_F(ag, vtimer_counter_reg)
 {
