@@ -80,6 +80,7 @@ struct arm64_vcpu {
 	u64 last_steal;			/* run_delay when last counted */
 	/* The timers' next rise: wakes or kicks the vCPU (timer.c). */
 	struct hrtimer timer;
+	u64 timer_due;			/* the counter value it is armed for */
 	call_single_data_t kick_csd;	/* its IPI to the vCPU's CPU */
 	struct axvcpu_vcpu *vcpu;
 	bool vserror;			/* a virtual SError is pending (HCR_EL2.VSE) */

@@ -150,6 +150,13 @@ void arm64_timer_arm(struct axvcpu_vcpu *vcpu)
 		hrtimer_try_to_cancel(&a->timer);
 		return;
 	}
+	/*
+	 * Armed for that instant already (most entries): left as it is.  On
+	 * another CPU it still kicks the vCPU, by IPI.
+	 */
+	if (hrtimer_active(&a->timer) && a->timer_due == phys + d)
+		return;
+	a->timer_due = phys + d;
 	/* Far deadlines are capped: the timer is armed again at each entry. */
 	ns = mul_u64_u64_div_u64(min_t(u64, d, (u64)freq << 20), NSEC_PER_SEC,
 				 freq);
