@@ -762,8 +762,10 @@ static void x86_reg_set(struct x86_emul_ctxt *c, const struct x86_operand *op,
 }
 
 /*
- * A memory read: RAM directly; MMIO from the cache when this read was
- * answered before, else the access for userspace.
+ * A memory read: an MMIO read answered before comes from the cache, even
+ * if its memory is RAM by now (a slot added meanwhile: the answer was the
+ * device's, as KVM's read cache gives it); other reads go to RAM, or out
+ * to userspace as MMIO.
  */
 static int x86_mem_read(struct x86_emul_ctxt *c, unsigned int *nr_mmio,
 			struct x86_operand *op)
@@ -772,23 +774,21 @@ static int x86_mem_read(struct x86_emul_ctxt *c, unsigned int *nr_mmio,
 	u64 gpa = 0, v = 0;
 	int r;
 
+	if (*nr_mmio < k->nr_reads && k->read_la[*nr_mmio] == op->la) {
+		op->val = k->read_data[(*nr_mmio)++] & x86_mask(op->size);
+		return X86_EMUL_DONE;
+	}
 	r = c->ops->read(c->opaque, op->la, &v, op->size, &gpa);
 	if (r == X86_EMUL_MMIO) {
 		if (*nr_mmio >= X86_EMUL_MAX_READS)
 			return X86_EMUL_FAILED;
-		if (*nr_mmio < k->nr_reads) {
-			/* The same access as before, or the replay is lost. */
-			if (k->read_gpa[*nr_mmio] != gpa)
-				return X86_EMUL_FAILED;
-			v = k->read_data[(*nr_mmio)++];
-			r = X86_EMUL_DONE;
-		} else {
-			c->mmio.gpa = gpa;
-			c->mmio.len = op->size;
-			c->mmio.write = false;
-			c->mmio.data = 0;
-			k->read_gpa[*nr_mmio] = gpa;
-		}
+		/* A read not seen before: later answers no longer apply. */
+		k->nr_reads = *nr_mmio;
+		k->read_la[*nr_mmio] = op->la;
+		c->mmio.gpa = gpa;
+		c->mmio.len = op->size;
+		c->mmio.write = false;
+		c->mmio.data = 0;
 	}
 	op->val = v & x86_mask(op->size);
 	return r;

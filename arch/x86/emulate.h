@@ -66,7 +66,7 @@ struct x86_emul_cache {
 	u8 insn[X86_EMUL_MAX_INSN];
 	u8 insn_n;			/* bytes fetched */
 	u8 nr_reads;			/* reads answered */
-	u64 read_gpa[X86_EMUL_MAX_READS];
+	u64 read_la[X86_EMUL_MAX_READS];	/* where each was read */
 	u64 read_data[X86_EMUL_MAX_READS];
 };
 
