@@ -928,6 +928,9 @@ static int svm_set_msr(struct axvcpu_vcpu *vcpu, u32 msr, u64 val, bool host)
 	}
 	if (!p)
 		return -ENOENT;
+	/* An AMD CPU keeps 32 bits of these; so does KVM for its guests. */
+	if (msr == MSR_IA32_SYSENTER_ESP || msr == MSR_IA32_SYSENTER_EIP)
+		val = (u32)val;
 	/* VMRUN checks none of these: a value the CPU would refuse is. */
 	if ((msr == MSR_IA32_CR_PAT && !x86_pat_valid(val)) ||
 	    ((msr == MSR_LSTAR || msr == MSR_CSTAR ||

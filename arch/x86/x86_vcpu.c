@@ -399,11 +399,11 @@ long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 		return 0;
 	case KVM_SET_IDENTITY_MAP_ADDR:
 		/* Nor this: accepted, as KVM does, until a vCPU exists. */
-		if (copy_from_user(&addr, argp, sizeof(addr)))
-			return -EFAULT;
 		mutex_lock(&vm->lock);
 		r = vm->nr_vcpus ? -EINVAL : 0;
 		mutex_unlock(&vm->lock);
+		if (!r && copy_from_user(&addr, argp, sizeof(addr)))
+			r = -EFAULT;
 		return r;
 	case KVM_SET_GSI_ROUTING:
 		/* Routes lead to an in-kernel irqchip: KVM refuses without. */
