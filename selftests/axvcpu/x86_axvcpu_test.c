@@ -970,6 +970,7 @@ static void expect_last_exit(struct __test_metadata *_metadata,
 TEST_F(axv, last_exit_reason)
 {
 	struct xg_vcpu *v = &self->vcpu;
+	struct axvcpu_state st;
 	struct kvm_regs regs;
 	uint8_t *data;
 
@@ -988,11 +989,16 @@ TEST_F(axv, last_exit_reason)
 	expect_last_exit(_metadata, v, KVM_EXIT_MMIO);
 	xg_le_put(data, 4, 0x12345678);
 
-	/* immediate_exit completes the load: KVM_EXIT_INTR. */
+	/*
+	 * immediate_exit completes the load and fails with EINTR: kvm_run
+	 * keeps the MMIO exit, as KVM 6.1 leaves it; GET_STATE says INTR.
+	 */
 	v->run->immediate_exit = 1;
 	ASSERT_EQ(-EINTR, xg_run(v));
 	v->run->immediate_exit = 0;
-	expect_last_exit(_metadata, v, KVM_EXIT_INTR);
+	ASSERT_EQ((__u32)KVM_EXIT_MMIO, v->run->exit_reason);
+	get_state(_metadata, v, &st);
+	ASSERT_EQ((__u32)KVM_EXIT_INTR, st.last_exit_reason);
 
 	ASSERT_EQ(0x12345678U, run_expect_out(_metadata, v, 4, PORT));
 	expect_last_exit(_metadata, v, KVM_EXIT_IO);

@@ -56,6 +56,23 @@ static inline void set_sregs(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, ret) TH_LOG("KVM_SET_SREGS: %s", strerror(-ret));
 }
 
+/* A fixture's VM with @mem_size of memory in slot 0, and its vCPU 0. */
+static inline void vm_vcpu_open(struct __test_metadata *_metadata,
+				struct xg_vm *vm, struct xg_vcpu *v,
+				size_t mem_size)
+{
+	int ret;
+
+	ret = xg_vm_create(vm, mem_size);
+	ASSERT_EQ(0, ret)
+		TH_LOG("a VM on %s: %s", xg_dev_path(), strerror(-ret));
+	ret = xg_vcpu_create(vm, 0, v);
+	ASSERT_EQ(0, ret) {
+		xg_vm_destroy(vm);
+		TH_LOG("KVM_CREATE_VCPU: %s", strerror(-ret));
+	}
+}
+
 /* @code at XG_CODE, the vCPU in real mode there. */
 static inline void real_mode_guest(struct __test_metadata *_metadata,
 				   struct xg_vm *vm, struct xg_vcpu *v,

@@ -54,16 +54,7 @@ FIXTURE(x86) {
 
 FIXTURE_SETUP(x86)
 {
-	int ret;
-
-	ret = xg_vm_create(&self->vm, MEM_SIZE);
-	ASSERT_EQ(0, ret)
-		TH_LOG("a VM on %s: %s", xg_dev_path(), strerror(-ret));
-	ret = xg_vcpu_create(&self->vm, 0, &self->vcpu);
-	ASSERT_EQ(0, ret) {
-		xg_vm_destroy(&self->vm);
-		TH_LOG("KVM_CREATE_VCPU: %s", strerror(-ret));
-	}
+	vm_vcpu_open(_metadata, &self->vm, &self->vcpu, MEM_SIZE);
 }
 
 FIXTURE_TEARDOWN(x86)
