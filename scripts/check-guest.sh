@@ -57,6 +57,7 @@ kernel_env
 kmods=(--kmods "$KMODS" --kmod "$kvm")
 [ "$kvm" != none ] || kmods=()
 args="axtest.mode=check axtest.timeout=${AXVCPU_TEST_TIMEOUT:-300}"
+linux_image=$VMLINUZ	# what QEMU boots in qemu_linux_test
 if [ "${AXVCPU_KERNEL:-}" = debug ]; then
 	denv=$("$AX_SCRIPTS/debug-kernel.sh") || setup_failed debug-kernel
 	eval "$denv"
@@ -91,7 +92,7 @@ build_tools "$out/tools" || setup_failed build-tools
 ql=()
 qlt=()
 if [ "${AXVCPU_QEMU_LINUX:-1}" = 1 ]; then
-	"$AX_SCRIPTS/qemu-linux.sh" "$out/qemu-linux" "$VMLINUZ" ||
+	"$AX_SCRIPTS/qemu-linux.sh" "$out/qemu-linux" "$linux_image" ||
 		setup_failed stage-qemu-linux
 	cp "$AX_SCRIPTS/qemu-linux-test.sh" "$out/qemu_linux_test"
 	ql=(--dir "$out/qemu-linux")

@@ -73,7 +73,7 @@ KO=/lib/modules/axvcpu.ko
 # The tests that also run against /dev/kvm: KVM is the reference, and
 # both runs must pass the same tests.
 KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test x86_stress_test
-	x86_mmio_test
+	x86_mmio_test x86_state_test
 	qemu_linux_test
 	arm64_guest_test
 	axvm_test kvm-selftests"
@@ -81,7 +81,7 @@ KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test x86_stress_test
 # Tests not yet run against /dev/axvcpu by default (axtest.tests may still
 # name them): a new test of a feature a backend is still building goes
 # here until the backend passes it, while it already runs against KVM.
-AXVCPU_NOT_YET="qemu_linux_test"
+AXVCPU_NOT_YET=""
 
 MODE=check
 TESTS=
