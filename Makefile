@@ -95,6 +95,9 @@ check-arm64:
 check-debug:
 	@scripts/check-debug.sh
 
+check-qemu-vmx:
+	@scripts/check-qemu-vmx.sh
+
 lint:
 	@scripts/lint.sh
 
@@ -136,5 +139,6 @@ htmldocs:
 	@echo "htmldocs: $(HTMLDOCS_OUT)/index.html"
 
 .PHONY: all modules clean check check-x86-svm check-x86-vmx check-arm64 \
+	check-qemu-vmx \
 	check-debug fuzz lint run bench bench-x86-vmx bench-arm64 deps \
 	htmldocs dkms-install dkms-remove deb check-dkms

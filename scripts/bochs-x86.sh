@@ -22,6 +22,7 @@
 #
 # Environment:
 #   AXVCPU_TIMEOUT	seconds before the guest is killed (default 600)
+#   AXVCPU_MEM		its memory in MiB (default 256)
 #   AXVCPU_BOCHS_IPS	emulated instructions per guest second (default
 #			50000000).  With "clock: sync=none" the guest's clock
 #			counts instructions, not host time: runs are
@@ -129,7 +130,7 @@ xorriso -as mkisofs -quiet -o "$work/boot.iso" \
 # waits for a client is the closest.  The speaker and sound are off (the
 # sound drivers crash without a device).
 cat >"$work/bochsrc" <<EOC
-megs: 256
+megs: ${AXVCPU_MEM:-256}
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 cpu: model=${AXVCPU_BOCHS_CPU:-corei7_skylake_x}, count=1, ips=${AXVCPU_BOCHS_IPS:-50000000}, reset_on_triple_fault=1

@@ -41,6 +41,7 @@
 #   axtest.kst_timeout=S	seconds one KVM selftest may run (default 60)
 #   axtest.qemu_smp=1,2	the vCPU counts qemu_linux_test boots
 #   axtest.qemu_debug=1	qemu_linux_test shows SeaBIOS's and axvcpu's traces
+#   axtest.qemu_timeout=S	seconds one QEMU boot may take (default 240)
 #
 # Output framing, read by scripts/tap-summary.sh on the host:
 #
@@ -109,6 +110,7 @@ for arg in $(cat /proc/cmdline); do
 	axtest.kst=*)		KST_TESTS=$(echo "${arg#*=}" | tr , ' ') ;;
 	axtest.kst_timeout=*)	KST_TIMEOUT=${arg#*=} ;;
 	axtest.qemu_debug=*)	export AXVCPU_QEMU_DEBUG=${arg#*=} ;;
+	axtest.qemu_timeout=*)	export AXVCPU_QEMU_TIMEOUT=${arg#*=} ;;
 	axtest.qemu_smp=*)	export AXVCPU_QEMU_SMP=$(echo "${arg#*=}" |
 					tr , ' ') ;;
 	esac
@@ -487,12 +489,45 @@ run()
 	echo "=== axvm guests/$arch/primes.elf"
 	/tests/axvm "/tests/guests/$arch/primes.elf" || rc=$?
 	echo "=== the guests ran; axvm exit status $rc"
+	[ ! -x /tests/qemu_linux_test ] || run_qemu_linux
 	if [ -n "$SHELL_AFTER" ]; then
 		echo "=== shell: try /tests/axvm --help (exit to power off)"
 		setsid cttyhack sh
 	fi
 	rmmod axvcpu || echo "rmmod axvcpu failed"
 	[ $rc -eq 0 ] || dmesg | tail -n 40
+	[ ! -x /tests/qemu_linux_test ] || run_qemu_linux_kvm
+}
+
+# Debian's QEMU boots Linux on axvcpu, its console shown as it comes.
+run_qemu_linux()
+{
+	echo "=== Debian's QEMU boots Linux on /dev/axvcpu" \
+		"(-accel kvm -M q35,kernel-irqchip=off)"
+	AXVCPU_QEMU_SHOW=1 AXVCPU_DEV=/dev/axvcpu /tests/qemu_linux_test \
+		>/tmp/qemu-axvcpu.tap
+	sed -n 's/^# //p' /tmp/qemu-axvcpu.tap
+	if grep -q '^ok 1' /tmp/qemu-axvcpu.tap; then
+		echo "=== Linux booted on /dev/axvcpu:" \
+			"$(sed -n 's/^# qemu -smp 1 on [^:]*: //p' /tmp/qemu-axvcpu.tap)"
+	else
+		echo "=== Linux did not boot on /dev/axvcpu"
+	fi
+}
+
+# The same boot on KVM, for the time beside axvcpu's.
+run_qemu_linux_kvm()
+{
+	[ -n "$KVM_MODS" ] && [ "$KVM_MODS" != builtin ] || return 0
+	# CPU0 alone for KVM, as in check().
+	secondary_cpus 0
+	if load_kvm >/dev/null 2>&1; then
+		AXVCPU_DEV=/dev/kvm /tests/qemu_linux_test >/tmp/qemu-kvm.tap
+		echo "=== the same on KVM: $(sed -n \
+			's/^# qemu -smp 1 on [^:]*: //p' /tmp/qemu-kvm.tap)"
+		unload_kvm >/dev/null 2>&1
+	fi
+	secondary_cpus 1
 }
 
 bench()

@@ -73,16 +73,23 @@ run_x86_emulated()
 	mkdir -p "$dir"
 	build_module "$KDIR" "$dir/module" || die "module build failed"
 	build_tools "$dir/tools" || die "tools build failed"
+	# Then Debian's QEMU boots Linux on axvcpu, and on KVM for the time.
+	"$AX_SCRIPTS/qemu-linux.sh" "$dir/qemu-linux" "$VMLINUZ" ||
+		die "cannot stage QEMU"
+	cp "$AX_SCRIPTS/qemu-linux-test.sh" "$dir/qemu_linux_test"
 	"$AX_SCRIPTS/mkinitramfs.sh" "$dir/initrd.gz" \
 		--ko "$dir/module/axvcpu.ko" --dir "$dir/tools/guests" \
-		-- "$dir/tools/axvm"
+		--kmods "$KMODS" --kmod kvm_amd --dir "$dir/qemu-linux" \
+		-- "$dir/tools/axvm" "$dir/qemu_linux_test"
 	# shellcheck disable=SC2153 # set by kernel_env
 	msg "x86: booting $KREL under QEMU with SVM (Ctrl-a x quits)"
 	log=$dir/serial.log
 	# shellcheck disable=SC2086 # kernel arguments, one a word
-	AXVCPU_INTERACTIVE=1 "$AX_SCRIPTS/qemu-x86.sh" "$VMLINUZ" \
-		"$dir/initrd.gz" "$log" $args </dev/null || true
-	grep -q "the guests ran; axvm exit status 0" "$log"
+	AXVCPU_INTERACTIVE=1 AXVCPU_MEM=${AXVCPU_MEM:-1024} \
+		"$AX_SCRIPTS/qemu-x86.sh" "$VMLINUZ" "$dir/initrd.gz" "$log" \
+		$args axtest.kvm=kvm_amd </dev/null || true
+	grep -q "the guests ran; axvm exit status 0" "$log" &&
+		grep -q "Linux booted on /dev/axvcpu" "$log"
 }
 
 run_arm64_emulated()
