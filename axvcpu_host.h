@@ -57,6 +57,7 @@ struct axvcpu_vm {
 	struct axvcpu_memslot *slots[AXVCPU_NR_MEMSLOTS];
 	struct axvcpu_vm_stat stat;
 	unsigned long type;		/* KVM_CREATE_VM's */
+	unsigned long nr_mmu_pages;	/* x86: KVM_SET_NR_MMU_PAGES's */
 	void *arch;
 };
 

@@ -201,6 +201,36 @@ void x86_get_sregs(const struct x86_segs *s, u8 cpl, const struct x86_crs *c,
 	r->efer = c->efer;
 }
 
+/*
+ * The CR4 bits a guest may have: the architecture's first ones, and those
+ * of the host's features that KVM_GET_SUPPORTED_CPUID offers.  Never VMXE
+ * or SMXE (no nested virtualization, no SMX) nor CET.
+ */
+static bool x86_cr4_valid(u64 cr4)
+{
+	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
+		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
+		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+
+	if (boot_cpu_has(X86_FEATURE_UMIP))
+		ok |= X86_CR4_UMIP;
+	if (boot_cpu_has(X86_FEATURE_LA57))
+		ok |= X86_CR4_LA57;
+	if (boot_cpu_has(X86_FEATURE_FSGSBASE))
+		ok |= X86_CR4_FSGSBASE;
+	if (boot_cpu_has(X86_FEATURE_PCID))
+		ok |= X86_CR4_PCIDE;
+	if (boot_cpu_has(X86_FEATURE_XSAVE))
+		ok |= X86_CR4_OSXSAVE;
+	if (boot_cpu_has(X86_FEATURE_SMEP))
+		ok |= X86_CR4_SMEP;
+	if (boot_cpu_has(X86_FEATURE_SMAP))
+		ok |= X86_CR4_SMAP;
+	if (boot_cpu_has(X86_FEATURE_PKU))
+		ok |= X86_CR4_PKE;
+	return !(cr4 & ~ok);
+}
+
 /* KVM's checks: a state the CPU would refuse is refused here. */
 static bool x86_sregs_valid(const struct kvm_sregs *r)
 {
@@ -214,7 +244,8 @@ static bool x86_sregs_valid(const struct kvm_sregs *r)
 		return false;
 	if ((r->cr0 & X86_CR0_NW) && !(r->cr0 & X86_CR0_CD))
 		return false;
-	return !(r->cr0 >> 32) && !(r->cr4 >> 32) && x86_efer_valid(r->efer);
+	return !(r->cr0 >> 32) && x86_cr4_valid(r->cr4) &&
+	       x86_efer_valid(r->efer);
 }
 
 /*
@@ -384,8 +415,27 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 	}
 }
 
+/* KVM_SET_NR_MMU_PAGES's least, KVM's KVM_MIN_ALLOC_MMU_PAGES. */
+#define X86_MIN_MMU_PAGES	64
+
 /* KVM's limit on a GSI routing table, which KVM_CAP_IRQ_ROUTING tells. */
 #define X86_MAX_IRQ_ROUTES	4096
+
+/* What KVM_SET_NR_MMU_PAGES set, else KVM's default: 2% of the slots. */
+static long x86_nr_mmu_pages(struct axvcpu_vm *vm)
+{
+	unsigned long n = READ_ONCE(vm->nr_mmu_pages), pages = 0;
+	int i;
+
+	if (n)
+		return n;
+	mutex_lock(&vm->lock);
+	for (i = 0; i < AXVCPU_NR_MEMSLOTS; i++)
+		if (vm->slots[i])
+			pages += vm->slots[i]->npages;
+	mutex_unlock(&vm->lock);
+	return max_t(unsigned long, pages * 20 / 1000, X86_MIN_MMU_PAGES);
+}
 
 long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 {
@@ -405,6 +455,14 @@ long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 		if (!r && copy_from_user(&addr, argp, sizeof(addr)))
 			r = -EFAULT;
 		return r;
+	case KVM_SET_NR_MMU_PAGES:
+		/* Nested paging needs no shadow pages: kept for the reader. */
+		if ((__force unsigned long)argp < X86_MIN_MMU_PAGES)
+			return -EINVAL;
+		WRITE_ONCE(vm->nr_mmu_pages, (__force unsigned long)argp);
+		return 0;
+	case KVM_GET_NR_MMU_PAGES:
+		return x86_nr_mmu_pages(vm);
 	case KVM_SET_GSI_ROUTING:
 		/* Routes lead to an in-kernel irqchip: KVM refuses without. */
 		if (copy_from_user(&routing, argp, sizeof(routing)))
