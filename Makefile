@@ -13,6 +13,8 @@
 #			and KVM's ABI tests against KVM arm64
 #   make check-debug	the same on a debug kernel built from linux-source
 #			(KASAN, lockdep, kmemleak, UBSAN, ...; cached)
+#   make check-qemu-arm64	not in make check: Debian's arm64 QEMU boots Linux
+#			on axvcpu and on KVM arm64, in QEMU arm64 guests
 #   make fuzz		the long fuzzer run: over a million ioctl calls on
 #			x86 (debug kernel) and on arm64; about 80 minutes
 #   make lint		checkpatch, W=1 builds (6.1 and 6.12), sparse, and
@@ -98,6 +100,9 @@ check-debug:
 check-qemu-vmx:
 	@scripts/check-qemu-vmx.sh
 
+check-qemu-arm64:
+	@scripts/check-qemu-arm64.sh
+
 lint:
 	@scripts/lint.sh
 
@@ -139,6 +144,6 @@ htmldocs:
 	@echo "htmldocs: $(HTMLDOCS_OUT)/index.html"
 
 .PHONY: all modules clean check check-x86-svm check-x86-vmx check-arm64 \
-	check-qemu-vmx \
+	check-qemu-vmx check-qemu-arm64 \
 	check-debug fuzz lint run bench bench-x86-vmx bench-arm64 deps \
 	htmldocs dkms-install dkms-remove deb check-dkms

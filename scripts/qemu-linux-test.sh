@@ -11,6 +11,8 @@
 # a q35 machine with QEMU's own interrupt controllers (kernel-irqchip=off)
 # boots the test guest's own kernel to a busybox /init, which prints
 # AXVCPU-LINUX-UP and powers off.  One case per vCPU count; TAP output.
+# On arm64 it is qemu-system-aarch64 (scripts/qemu-linux-arm64.sh) with
+# "virt", GICv2 emulated by QEMU (kernel-irqchip=off) and -cpu host.
 #
 # Environment:
 #   AXVCPU_DEV		the device (default /dev/axvcpu)
@@ -31,7 +33,20 @@ dev=${AXVCPU_DEV:-/dev/axvcpu}
 timeout=${AXVCPU_QEMU_TIMEOUT:-240}
 cpus=${AXVCPU_QEMU_SMP:-1}
 
-if [ ! -x "$Q/bin/qemu-system-x86_64" ]; then
+# The machine, by the architecture QEMU and the test guest share.
+if [ "$(uname -m)" = aarch64 ]; then
+	qemu="qemu-system-aarch64"
+	ld="ld-linux-aarch64.so.1"
+	machine="-M virt,gic-version=2,kernel-irqchip=off -cpu host"
+	console=ttyAMA0
+else
+	qemu="qemu-system-x86_64"
+	ld="ld-linux-x86-64.so.2"
+	machine="-M q35,kernel-irqchip=off -cpu qemu64 -vga none"
+	console=ttyS0
+fi
+
+if [ ! -x "$Q/bin/$qemu" ]; then
 	echo "1..0 # SKIP no QEMU staged in $Q"
 	exit 4
 fi
@@ -49,11 +64,13 @@ dbg=
 loglevel=4
 if [ "${AXVCPU_QEMU_DEBUG:-0}" = 1 ]; then
 	loglevel=8
-	dbg="-chardev file,id=fw,path=/tmp/qemu-fw.log"
-	dbg="$dbg -device isa-debugcon,iobase=0x402,chardev=fw"
-	dbg="$dbg -trace kvm_vcpu_ioctl -trace kvm_vm_ioctl -trace kvm_run_exit"
-	dbg="$dbg -trace cpu_in -trace cpu_out -trace apic_mem_writel"
-	dbg="$dbg -trace cpu_set_apic_base -trace runstate_set"
+	dbg="-trace kvm_vcpu_ioctl -trace kvm_vm_ioctl -trace kvm_run_exit"
+	dbg="$dbg -trace runstate_set"
+	[ $qemu = qemu-system-aarch64 ] ||
+		dbg="$dbg -chardev file,id=fw,path=/tmp/qemu-fw.log
+		     -device isa-debugcon,iobase=0x402,chardev=fw
+		     -trace cpu_in -trace cpu_out -trace apic_mem_writel
+		     -trace cpu_set_apic_base"
 	dbg="$dbg -D /tmp/qemu-trace.log"
 	[ -d $T/events ] || mount -t tracefs tracefs $T 2>/dev/null
 fi
@@ -101,14 +118,14 @@ boot()
 {
 	local pid t=0
 
-	# shellcheck disable=SC2086 # $dbg: a list of arguments
-	"$Q/lib/ld-linux-x86-64.so.2" --library-path "$Q/lib" \
-		"$Q/bin/qemu-system-x86_64" -L "$Q/fw" \
-		-accel kvm -M q35,kernel-irqchip=off -cpu qemu64 \
-		-m 192 -smp "$1" -display none -vga none -nic none \
+	# shellcheck disable=SC2086 # $machine, $dbg: lists of arguments
+	"$Q/lib/$ld" --library-path "$Q/lib" \
+		"$Q/bin/$qemu" -L "$Q/fw" \
+		-accel kvm $machine \
+		-m 192 -smp "$1" -display none -nic none \
 		-no-reboot -serial stdio -monitor none \
 		-kernel "$Q/vmlinuz" -initrd "$Q/initrd.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=$loglevel" $dbg \
+		-append "console=$console panic=-1 loglevel=$loglevel" $dbg \
 		</dev/null >/tmp/qemu-linux.log 2>&1 &
 	pid=$!
 	while kill -0 $pid 2>/dev/null; do
