@@ -16,6 +16,7 @@
  * run is reproducible up to the threads' interleaving.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -589,16 +590,62 @@ static unsigned long env_num(const char *name, unsigned long def)
 	return v && *v ? strtoul(v, NULL, 0) : def;
 }
 
+#define FD_WATCH	1024	/* fds below this are checked for leftovers */
+
+/* Which fds below FD_WATCH are open, as a bitmap of FD_WATCH bits. */
+static void open_fds(uint8_t *map)
+{
+	struct dirent *de;
+	DIR *dir;
+	int fd;
+
+	memset(map, 0, FD_WATCH / 8);
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		fd = atoi(de->d_name);
+		if (de->d_name[0] != '.' && fd < FD_WATCH)
+			map[fd / 8] |= 1 << (fd % 8);
+	}
+	closedir(dir);
+}
+
+/*
+ * Close the fds opened since @before: a random ioctl may have returned
+ * one the pool does not track (KVM_GET_STATS_FD's holds its VM).
+ */
+static void close_new_fds(const uint8_t *before)
+{
+	uint8_t now[FD_WATCH / 8];
+	char path[32], link[64];
+	ssize_t n;
+	int fd;
+
+	open_fds(now);
+	for (fd = 3; fd < FD_WATCH; fd++) {
+		if (!((now[fd / 8] & ~before[fd / 8]) & (1 << (fd % 8))))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		printf("# fd %d left open by a random call: %s\n", fd, link);
+		close(fd);
+	}
+}
+
 /* One seed: the threads, a forked child midway, then the invariants. */
 static void fuzz_seed(struct __test_metadata *_metadata, uint64_t seed,
 		      int calls)
 {
+	uint8_t fds_before[FD_WATCH / 8];
 	struct fuzzer f[FUZZ_THREADS];
 	pthread_t t[FUZZ_THREADS];
 	struct pool pool;
 	int i, sys, status;
 	pid_t pid;
 
+	open_fds(fds_before);
 	pool_init(&pool);
 	sys = open_dev(axvcpu_dev_path());
 	ASSERT_LE(0, sys);
@@ -651,6 +698,7 @@ static void fuzz_seed(struct __test_metadata *_metadata, uint64_t seed,
 
 	/* Closed, everything goes: nothing left behind. */
 	pool_close(&pool);
+	close_new_fds(fds_before);
 	munmap(pool.noaccess, 4096);
 	mem_free(pool.mem, MEM_PAGES);
 	if (status_get("vms") >= 0) {
