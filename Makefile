@@ -13,7 +13,7 @@
 #			and KVM's ABI tests against KVM arm64
 #   make check-debug	the same on a debug kernel built from linux-source
 #			(KASAN, lockdep, kmemleak, UBSAN, ...; cached)
-#   make check-qemu-arm64	not in make check: Debian's arm64 QEMU boots Linux
+#   make check-qemu-arm64	Debian's arm64 QEMU boots Linux
 #			on axvcpu and on KVM arm64, in QEMU arm64 guests
 #   make fuzz		the long fuzzer run: over a million ioctl calls on
 #			x86 (debug kernel) and on arm64; about 80 minutes
@@ -54,8 +54,8 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
 # Each backend adds its target here (check-x86-vmx, check-arm64, ...).
-CHECK_TARGETS ?= check-x86-svm check-x86-vmx check-arm64 check-debug \
-		 check-dkms
+CHECK_TARGETS ?= check-x86-svm check-x86-vmx check-arm64 check-qemu-arm64 \
+		 check-debug check-dkms
 export CHECK_TARGETS
 
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR)

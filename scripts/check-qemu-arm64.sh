@@ -11,16 +11,16 @@
 # (the one the test guest runs) to a busybox /init that prints a marker
 # and powers off.  Two boots of the arm64 test guest under QEMU TCG (as
 # check-arm64.sh): arm64-kvm, where KVM arm64 (VHE) is the reference, and
-# arm64, kvm-arm.mode=none, against /dev/axvcpu.  Not part of make check
+# arm64, kvm-arm.mode=none, against /dev/axvcpu.  Part of make check
 # (Documentation/testing.rst has the time and the result).  Everything it
 # writes is under $AX_BUILD/arm64-qemu.
 #
 # Environment: AXVCPU_TIMEOUT (seconds per boot, default 1200),
-# AXVCPU_SMP (CPUs of the test guest, default 1), AXVCPU_VERBOSE,
+# AXVCPU_SMP (CPUs of the test guest, default 2), AXVCPU_VERBOSE,
 # AXVCPU_QEMU_ARGS (as scripts/qemu-arm64.sh), AXVCPU_QEMU_TIMEOUT
 # (seconds the nested boot may take, default 600), AXVCPU_QEMU_SMP (its
-# vCPU counts, e.g. "1 2" with AXVCPU_SMP=2; default 1; the KVM boot runs
-# on CPU0 alone, so more than one vCPU is a SKIP there).
+# vCPU counts, default "1 2"; the KVM boot runs on CPU0 alone, so more
+# than one vCPU is a SKIP there).
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
@@ -28,7 +28,10 @@ set -eu -o pipefail
 label=arm64-qemu
 out=$AX_BUILD/$label
 export AXVCPU_TIMEOUT=${AXVCPU_TIMEOUT:-1200}
-export AXVCPU_SMP=${AXVCPU_SMP:-1}
+# Two CPUs: axvcpu's boot also runs QEMU with two vCPUs (KVM's keeps CPU0
+# alone, guest-init.sh, and skips that case).
+export AXVCPU_SMP=${AXVCPU_SMP:-2}
+AXVCPU_QEMU_SMP=${AXVCPU_QEMU_SMP:-1 2}
 
 mkdir -p "$out"
 env=$("$AX_SCRIPTS/arm64-kernel.sh") || setup_failed arm64-kernel
