@@ -360,3 +360,26 @@ build_selftests()
 		fi
 	done
 }
+
+# nested_initrd BUSYBOX OUT: the initramfs QEMU boots in qemu_linux_test
+# (scripts/qemu-linux*.sh): BUSYBOX and an /init that prints
+# AXVCPU-LINUX-UP with the uptime and the CPU count, then powers off.
+nested_initrd()
+{
+	local root=$2.d
+
+	rm -rf "$root"
+	mkdir -p "$root/bin" "$root/proc"
+	cp "$1" "$root/bin/busybox"
+	cat >"$root/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+echo "AXVCPU-LINUX-UP $(/bin/busybox cut -d' ' -f1 /proc/uptime) s," \
+	"$(/bin/busybox grep -c ^processor /proc/cpuinfo) CPUs"
+/bin/busybox poweroff -f
+EOF
+	chmod 755 "$root/init"
+	(cd "$root" && find . -print0 |
+		cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$2"
+	rm -rf "$root"
+}

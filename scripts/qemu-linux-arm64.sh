@@ -137,19 +137,6 @@ cp -L "$lib" "$out/lib/"
 cp "$image" "$out/vmlinuz"
 
 # The nested guest's initramfs: busybox, and an /init that says it is up.
-root=$out/initrd.d
-mkdir -p "$root/bin" "$root/proc"
-cp "$busybox" "$root/bin/busybox"
-cat >"$root/init" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox mount -t proc proc /proc
-echo "AXVCPU-LINUX-UP $(/bin/busybox cut -d' ' -f1 /proc/uptime) s," \
-	"$(/bin/busybox grep -c ^processor /proc/cpuinfo) CPUs"
-/bin/busybox poweroff -f
-EOF
-chmod 755 "$root/init"
-(cd "$root" && find . -print0 |
-	cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$out/initrd.gz"
-rm -rf "$root"
+nested_initrd "$busybox" "$out/initrd.gz"
 msg "staged arm64 QEMU $ver ($(find "$out/lib" -type f | wc -l) libraries)" \
 	"and a Linux guest in $out"

@@ -46,19 +46,6 @@ done
 cp "$vmlinuz" "$out/vmlinuz"
 
 # The nested guest's initramfs: busybox, and an /init that says it is up.
-root=$out/initrd.d
-mkdir -p "$root/bin" "$root/proc"
-cp /bin/busybox "$root/bin/busybox"
-cat >"$root/init" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox mount -t proc proc /proc
-echo "AXVCPU-LINUX-UP $(/bin/busybox cut -d' ' -f1 /proc/uptime) s," \
-	"$(/bin/busybox grep -c ^processor /proc/cpuinfo) CPUs"
-/bin/busybox poweroff -f
-EOF
-chmod 755 "$root/init"
-(cd "$root" && find . -print0 |
-	cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$out/initrd.gz"
-rm -rf "$root"
+nested_initrd /bin/busybox "$out/initrd.gz"
 msg "staged QEMU $("$qemu" --version | head -n 1 | awk '{ print $4 }')" \
 	"and a Linux guest in $out"

@@ -463,6 +463,8 @@ static const u32 x86_saved_msrs[] = {
 	MSR_K7_HWCR,
 };
 
+static_assert(ARRAY_SIZE(x86_saved_msrs) <= X86_NR_SAVED_MSRS);
+
 /* Fills msrs (room for X86_NR_SAVED_MSRS) and returns the count. */
 u32 x86_msr_index_list(u32 *msrs)
 {
