@@ -284,6 +284,7 @@ static void svm_vcpu_destroy(struct axvcpu_vcpu *vcpu)
 static int svm_vcpu_setup(struct axvcpu_vcpu *vcpu,
 			  const struct axvcpu_setup *setup)
 {
+	to_svm(vcpu)->x.hypercall_exit = setup->flags & AXVCPU_SETUP_HYPERCALL;
 	if (setup->flags & AXVCPU_SETUP_ENTRY)
 		x86_set_entry(svm_segs(to_svm(vcpu)),
 			      &to_svm(vcpu)->vmcb->save.rip, setup->entry);
@@ -598,9 +599,12 @@ static int svm_exit_cpuid(struct axvcpu_vcpu *vcpu)
 static int svm_exit_vmmcall(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *s = &svm->vmcb->save;
 
 	svm_skip_insn(svm, 3);			/* 0f 01 d9 */
-	return x86_exit_hypercall(vcpu, &svm->x);
+	return x86_exit_hypercall(vcpu, &svm->x, s->cpl,
+				  (s->efer & EFER_LMA) &&
+				  (s->cs.attrib & SVM_SELECTOR_L_MASK));
 }
 
 /* No slot, or a write to a read-only one: MMIO for userspace. */

@@ -744,6 +744,7 @@ static int vmx_vcpu_setup(struct axvcpu_vcpu *vcpu,
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
+	vmx->x.hypercall_exit = setup->flags & AXVCPU_SETUP_HYPERCALL;
 	if (setup->flags & AXVCPU_SETUP_ENTRY) {
 		x86_set_entry(&vmx->segs, &vmx->rip, setup->entry);
 		vmx->dirty = true;
@@ -1211,6 +1212,14 @@ static int vmx_exit_dr(struct axvcpu_vcpu *vcpu)
 	return AXVCPU_EXIT_CONTINUE;
 }
 
+/* VMCALL, or VMMCALL taken from #UD; RIP is past it. */
+static int vmx_hypercall(struct axvcpu_vcpu *vcpu, struct vmx_vcpu *vmx)
+{
+	return x86_exit_hypercall(vcpu, &vmx->x, vmx->cpl,
+				  (vmx->x.efer & EFER_LMA) &&
+				  (vmx->segs.cs.attrib & SVM_SELECTOR_L_MASK));
+}
+
 /*
  * #UD: VMMCALL is AMD's hypercall and #UD on Intel; KVM takes it for a
  * hypercall there too, so guests written for either CPU work.  Any other
@@ -1230,7 +1239,7 @@ static int vmx_exit_ud(struct axvcpu_vcpu *vcpu)
 		vmx->rip += sizeof(vmmcall);
 		vmx->intr_state &= ~(GUEST_INTR_STATE_STI |
 				     GUEST_INTR_STATE_MOV_SS);
-		return x86_exit_hypercall(vcpu, &vmx->x);
+		return vmx_hypercall(vcpu, vmx);
 	}
 	vmx_inject_ud(vmx);
 	return AXVCPU_EXIT_CONTINUE;
@@ -1353,7 +1362,7 @@ static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 		return AXVCPU_EXIT_CONTINUE;
 	case EXIT_REASON_VMCALL:
 		vmx_skip_insn(vmx);
-		return x86_exit_hypercall(vcpu, &vmx->x);
+		return vmx_hypercall(vcpu, vmx);
 	case EXIT_REASON_MSR_READ:
 		return vmx_exit_msr(vcpu, false);
 	case EXIT_REASON_MSR_WRITE:

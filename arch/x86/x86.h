@@ -153,6 +153,7 @@ struct x86_vcpu {
 	bool pkru_loaded;	/* the guest runs with its own PKRU */
 	u64 xcr0_allowed;	/* the host's XCR0 bits its FPU buffer holds */
 	bool entered;		/* has been in guest mode: CPUID is fixed */
+	bool hypercall_exit;	/* AXVCPU_SETUP_HYPERCALL */
 	bool cpuid_set;		/* else CPUID is the host's (axvcpu_x86_cpuid) */
 	u32 cpuid_nent;
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2's table (cpuid.c) */
@@ -222,7 +223,8 @@ int x86_exit_mmio(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		  u64 *rflags);
 int x86_complete_mmio(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		      const struct x86_cpu_mode *m, u64 *rip, u64 *rflags);
-int x86_exit_hypercall(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x);
+int x86_exit_hypercall(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u8 cpl,
+		       bool op64);
 void x86_exit_cpuid(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 cr4);
 bool x86_xcr0_valid(u64 val, u64 allowed);
 bool x86_xsetbv(struct x86_vcpu *x, u8 cpl);

@@ -9,6 +9,7 @@
  * the arguments; the state the backends share is struct x86_vcpu.
  */
 #include <linux/kvm.h>
+#include <linux/kvm_para.h>
 #include <linux/mm.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -648,24 +649,43 @@ static void x86_complete_ins(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 
 /*
  * KVM's hypercall ABI: the number in RAX, arguments in RBX, RCX, RDX, RSI;
- * the answer goes to RAX.  The caller steps over the instruction.
+ * the answer goes to RAX.  The caller has stepped over the instruction.
+ * As KVM's kvm_emulate_hypercall: answered in the kernel, -KVM_EPERM from
+ * a guest's user mode, 0 for KVM_HC_VAPIC_POLL_IRQ, -KVM_ENOSYS for the
+ * rest, all truncated to 32 bits outside 64-bit mode.  A VMM that set up
+ * the vCPU with AXVCPU_SETUP_HYPERCALL gets every call from ring 0 as
+ * KVM_EXIT_HYPERCALL instead.
  */
-int x86_exit_hypercall(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x)
+int x86_exit_hypercall(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u8 cpl,
+		       bool op64)
 {
 	struct kvm_run *run = vcpu->run;
+	u64 mask = op64 ? ~0ULL : 0xffffffffULL;
+	u64 nr = x->regs[__VCPU_REGS_RAX] & mask;
+	long ret;
 
-	run->exit_reason = KVM_EXIT_HYPERCALL;
-	run->hypercall.nr = x->regs[__VCPU_REGS_RAX];
-	run->hypercall.args[0] = x->regs[__VCPU_REGS_RBX];
-	run->hypercall.args[1] = x->regs[__VCPU_REGS_RCX];
-	run->hypercall.args[2] = x->regs[__VCPU_REGS_RDX];
-	run->hypercall.args[3] = x->regs[__VCPU_REGS_RSI];
-	run->hypercall.args[4] = 0;
-	run->hypercall.args[5] = 0;
-	run->hypercall.ret = 0;
-	axvcpu_hypercall_longmode(run, !!(x->efer & EFER_LMA));
-	x->pending = X86_PENDING_HYPERCALL;
-	return AXVCPU_EXIT_USER;
+	if (cpl) {
+		ret = -KVM_EPERM;
+	} else if (x->hypercall_exit) {
+		run->exit_reason = KVM_EXIT_HYPERCALL;
+		run->hypercall.nr = nr;
+		run->hypercall.args[0] = x->regs[__VCPU_REGS_RBX] & mask;
+		run->hypercall.args[1] = x->regs[__VCPU_REGS_RCX] & mask;
+		run->hypercall.args[2] = x->regs[__VCPU_REGS_RDX] & mask;
+		run->hypercall.args[3] = x->regs[__VCPU_REGS_RSI] & mask;
+		run->hypercall.args[4] = 0;
+		run->hypercall.args[5] = 0;
+		run->hypercall.ret = 0;
+		axvcpu_hypercall_longmode(run, op64);
+		x->pending = X86_PENDING_HYPERCALL;
+		return AXVCPU_EXIT_USER;
+	} else if (nr == KVM_HC_VAPIC_POLL_IRQ) {
+		ret = 0;
+	} else {
+		ret = -KVM_ENOSYS;
+	}
+	x->regs[__VCPU_REGS_RAX] = (u64)ret & mask;
+	return AXVCPU_EXIT_CONTINUE;
 }
 
 /*

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/time.h>
+#include <linux/axvcpu.h>
 
 #include "kselftest_harness.h"
 #include "x86_guest.h"
@@ -1569,8 +1570,18 @@ TEST_F(x86, vcpu_moves_between_cpus)
 }
 
 /*
- * 11. VMMCALL: KVM_EXIT_HYPERCALL (axvcpu)
+ * 11. VMMCALL: answered in the kernel as KVM answers it, or
+ *     KVM_EXIT_HYPERCALL where the VMM asked (AXVCPU_SETUP_HYPERCALL)
  */
+
+/* KVM_HC_VAPIC_POLL_IRQ answers 0, any other number -KVM_ENOSYS. */
+static const uint8_t vmmcall_twice_code[] = {
+	0x0f, 0x01, 0xd9,		/* 00: vmmcall */
+	0x48, 0x89, 0x07,		/* 03: mov %rax, (%rdi) */
+	0xb8, 0x01, 0x00, 0x00, 0x00,	/* 06: mov $1, %eax */
+	0x0f, 0x01, 0xd9,		/* 0b: vmmcall */
+	0xf4,				/* 0e: hlt */
+};
 
 static const uint8_t vmmcall_code[] = {
 	0x0f, 0x01, 0xd9,		/* 00: vmmcall */
@@ -1681,15 +1692,66 @@ TEST_F(x86, mp_state)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+TEST_F(x86, vmmcall_answered_in_kernel)
+{
+	struct xg_vcpu *v = &self->vcpu;
+	struct kvm_regs regs;
+
+	long_mode_guest(_metadata, &self->vm, v, vmmcall_twice_code,
+			sizeof(vmmcall_twice_code));
+	get_regs(_metadata, v, &regs);
+	regs.rax = 0x0123456789abcdefULL;
+	regs.rdi = XG_DATA;
+	set_regs(_metadata, v, &regs);
+	run_expect(_metadata, v, KVM_EXIT_HLT);
+	EXPECT_EQ((uint64_t)-1000,	/* -KVM_ENOSYS */
+		  xg_le_get(xg_gpa(&self->vm, XG_DATA), 8));
+	get_regs(_metadata, v, &regs);
+	EXPECT_EQ(0ULL, regs.rax);
+	EXPECT_EQ(XG_CODE + sizeof(vmmcall_twice_code), regs.rip);
+}
+
+/* Outside 64-bit mode the number and the answer are 32 bits. */
+TEST_F(x86, vmmcall_answered_in_real_mode)
+{
+	static const uint8_t code[] = {
+		0x0f, 0x01, 0xd9,	/* 00: vmmcall */
+		0xf4,			/* 03: hlt */
+		0x0f, 0x01, 0xd9,	/* 04: vmmcall */
+		0xf4,			/* 07: hlt */
+	};
+	struct xg_vcpu *v = &self->vcpu;
+	struct kvm_regs regs;
+
+	real_mode_guest(_metadata, &self->vm, v, code, sizeof(code));
+	get_regs(_metadata, v, &regs);
+	regs.rax = 0xffff000000000001ULL;	/* KVM_HC_VAPIC_POLL_IRQ */
+	set_regs(_metadata, v, &regs);
+	run_expect(_metadata, v, KVM_EXIT_HLT);
+	get_regs(_metadata, v, &regs);
+	EXPECT_EQ(0ULL, regs.rax);
+
+	regs.rax = 0xdeadbeef12345678ULL;	/* no such hypercall */
+	set_regs(_metadata, v, &regs);
+	run_expect(_metadata, v, KVM_EXIT_HLT);
+	get_regs(_metadata, v, &regs);
+	EXPECT_EQ(0xfffffc18ULL, regs.rax);	/* (u32)-KVM_ENOSYS */
+}
+
 TEST_F(x86, vmmcall_hypercall)
 {
 	struct xg_vcpu *v = &self->vcpu;
 	struct kvm_run *run = v->run;
+	struct axvcpu_setup setup = {
+		.halt_policy = AXVCPU_HALT_EXIT,
+		.flags = AXVCPU_SETUP_HYPERCALL,
+	};
 	struct kvm_regs regs;
 
 	if (is_kvm())
-		SKIP(return, "KVM answers VMMCALL itself (RAX -KVM_ENOSYS)");
+		SKIP(return, "an axvcpu SETUP flag");
 
+	ASSERT_EQ(0, ioctl(v->fd, AXVCPU_SETUP, &setup));
 	long_mode_guest(_metadata, &self->vm, v, vmmcall_code,
 			sizeof(vmmcall_code));
 	get_regs(_metadata, v, &regs);
