@@ -36,6 +36,9 @@ shift 3
 #   softlockup_panic=1, hung_task_panic=1
 #			a lockup ends the run in a minute or two rather than at
 #			the time limit; its report is in the log
+#   softlockup_all_cpu_backtrace=1
+#			and the report has every CPU's stack (by NMI), so a
+#			lockup waiting on another CPU shows what that CPU did
 #   idle=poll		once KVM has enabled SVM on a CPU, TCG (QEMU 7.2) may
 #			never wake that CPU from HLT: IPIs to it then hang the
 #			sender (soft lockup in smp_call_function_many_cond).
@@ -44,6 +47,7 @@ shift 3
 #			TCG on a loaded 2-core host can stall a vCPU for tens of
 #			seconds; a real lockup lasts forever and is still caught
 append="console=ttyS0 quiet panic=-1 softlockup_panic=1 hung_task_panic=1"
+append="$append softlockup_all_cpu_backtrace=1"
 append="$append watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=90"
 append="$append idle=poll $*"
 
