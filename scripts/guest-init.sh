@@ -502,14 +502,17 @@ run()
 # Debian's QEMU boots Linux on axvcpu, its console shown as it comes.
 run_qemu_linux()
 {
-	echo "=== Debian's QEMU boots Linux on /dev/axvcpu" \
-		"(-accel kvm -M q35,kernel-irqchip=off)"
+	local m="-M q35,kernel-irqchip=off"
+
+	[ "$(uname -m)" = x86_64 ] || m="-M virt,gic-version=2,kernel-irqchip=off"
+	echo "=== Debian's QEMU boots Linux on /dev/axvcpu (-accel kvm $m)"
 	AXVCPU_QEMU_SHOW=1 AXVCPU_DEV=/dev/axvcpu /tests/qemu_linux_test \
 		>/tmp/qemu-axvcpu.tap
 	sed -n 's/^# //p' /tmp/qemu-axvcpu.tap
 	if grep -q '^ok 1' /tmp/qemu-axvcpu.tap; then
 		echo "=== Linux booted on /dev/axvcpu:" \
-			"$(sed -n 's/^# qemu -smp 1 on [^:]*: //p' /tmp/qemu-axvcpu.tap)"
+			"$(sed -n 's/^# qemu -smp 1 on [^:]*: //p' \
+				/tmp/qemu-axvcpu.tap | tr '\n' ' ')"
 	else
 		echo "=== Linux did not boot on /dev/axvcpu"
 	fi
@@ -524,7 +527,8 @@ run_qemu_linux_kvm()
 	if load_kvm >/dev/null 2>&1; then
 		AXVCPU_DEV=/dev/kvm /tests/qemu_linux_test >/tmp/qemu-kvm.tap
 		echo "=== the same on KVM: $(sed -n \
-			's/^# qemu -smp 1 on [^:]*: //p' /tmp/qemu-kvm.tap)"
+			's/^# qemu -smp 1 on [^:]*: //p' /tmp/qemu-kvm.tap |
+			tr '\n' ' ')"
 		unload_kvm >/dev/null 2>&1
 	fi
 	secondary_cpus 1

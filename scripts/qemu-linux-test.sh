@@ -60,6 +60,7 @@ if [ "$dev" != /dev/kvm ]; then
 fi
 
 T=/sys/kernel/tracing
+[ -d $T/events ] || mount -t tracefs tracefs $T 2>/dev/null
 dbg=
 loglevel=4
 if [ "${AXVCPU_QEMU_DEBUG:-0}" = 1 ]; then
@@ -72,8 +73,55 @@ if [ "${AXVCPU_QEMU_DEBUG:-0}" = 1 ]; then
 		     -trace cpu_in -trace cpu_out -trace apic_mem_writel
 		     -trace cpu_set_apic_base"
 	dbg="$dbg -D /tmp/qemu-trace.log"
-	[ -d $T/events ] || mount -t tracefs tracefs $T 2>/dev/null
 fi
+
+# The exits of a boot, counted by the kernel's histogram triggers on the
+# device's tracepoints: every exit (keyed by the hardware's exit code) and
+# those that reached QEMU (keyed by kvm_run's exit reason).
+if [ "$dev" = /dev/kvm ]; then
+	ev_all=kvm/kvm_exit
+	key_all=exit_reason
+	[ $qemu = qemu-system-x86_64 ] || key_all=esr_ec
+	ev_user=kvm/kvm_userspace_exit
+else
+	ev_all=axvcpu/axvcpu_exit
+	key_all=code
+	ev_user=axvcpu/axvcpu_userspace_exit
+fi
+
+# exits_on, exits_off: the histograms of one boot.
+exits_on()
+{
+	[ -d $T/events/$ev_all ] && [ -d $T/events/$ev_user ] || return 0
+	echo "hist:keys=$key_all.hex:sort=hitcount.descending:size=256" \
+		>$T/events/$ev_all/trigger
+	echo "hist:keys=reason:sort=hitcount.descending:size=128" \
+		>$T/events/$ev_user/trigger
+}
+
+exits_off()
+{
+	[ -d $T/events/$ev_all ] && [ -d $T/events/$ev_user ] || return 0
+	echo "!hist:keys=$key_all.hex:sort=hitcount.descending:size=256" \
+		>$T/events/$ev_all/trigger
+	echo "!hist:keys=reason:sort=hitcount.descending:size=128" \
+		>$T/events/$ev_user/trigger
+}
+
+# exits_report: "N exits, M to QEMU; top: key=count ...", from the
+# histograms, before exits_off drops them.
+exits_report()
+{
+	local all user top
+
+	[ -d $T/events/$ev_all ] && [ -d $T/events/$ev_user ] || return 0
+	all=$(sed -n 's/^ *Hits: *//p' $T/events/$ev_all/hist)
+	user=$(sed -n 's/^ *Hits: *//p' $T/events/$ev_user/hist)
+	top=$(grep '^{' $T/events/$ev_all/hist | head -n 6 |
+		sed 's/^{ *[a-z_]*: *\([^ }]*\).*hitcount: *\([0-9]*\).*/0x\1=\2/' |
+		tr '\n' ' ')
+	echo "${all:-?} exits, ${user:-?} to QEMU; most frequent ($key_all): $top"
+}
 
 # trace_on, trace_dump: the axvcpu events of one boot, for AXVCPU_QEMU_DEBUG.
 trace_on()
@@ -156,8 +204,11 @@ for c in $cpus; do
 	fi
 	start=$(cut -d' ' -f1 /proc/uptime)
 	trace_on
+	exits_on
 	boot "$c"
 	rc=$?
+	exits=$(exits_report)
+	exits_off
 	secs=$(awk -v s="$start" -v e="$(cut -d' ' -f1 /proc/uptime)" \
 		'BEGIN { printf "%.1f", e - s }')
 	if [ "${AXVCPU_QEMU_SHOW:-0}" = 1 ] || [ -n "$dbg" ]; then
@@ -167,6 +218,7 @@ for c in $cpus; do
 	fi
 	up=$(grep -o 'AXVCPU-LINUX-UP.*' /tmp/qemu-linux.log | tr -d '\r')
 	echo "# qemu -smp $c on $dev: exit status $rc, $secs s; ${up:-no marker}"
+	[ -z "$exits" ] || echo "# qemu -smp $c on $dev: $exits"
 	if echo "$up" | grep -q " $c CPUs"; then
 		echo "ok $n Linux boots to userspace with $c vCPU(s) in $secs s"
 	else

@@ -103,16 +103,22 @@ run_arm64_emulated()
 		CROSS_COMPILE=aarch64-linux-gnu- || die "module build failed"
 	CROSS_COMPILE=aarch64-linux-gnu- build_tools "$dir/tools" ||
 		die "tools build failed"
+	# Then Debian's arm64 QEMU boots Linux on axvcpu, as on x86.
+	"$AX_SCRIPTS/qemu-linux-arm64.sh" "$dir/qemu-linux" "$VMLINUZ_ARM64" \
+		"$BUSYBOX_ARM64" || die "cannot stage QEMU"
+	cp "$AX_SCRIPTS/qemu-linux-test.sh" "$dir/qemu_linux_test"
 	"$AX_SCRIPTS/mkinitramfs.sh" "$dir/initrd.gz" \
 		--busybox "$BUSYBOX_ARM64" --ko "$dir/module/axvcpu.ko" \
-		--dir "$dir/tools/guests" -- "$dir/tools/axvm"
+		--dir "$dir/tools/guests" --dir "$dir/qemu-linux" \
+		-- "$dir/tools/axvm" "$dir/qemu_linux_test"
 	msg "arm64: booting $KREL_ARM64 under QEMU at EL2 (Ctrl-a x quits)"
 	log=$dir/serial.log
 	# shellcheck disable=SC2086 # kernel arguments, one a word
 	AXVCPU_INTERACTIVE=1 "$AX_SCRIPTS/qemu-arm64.sh" "$VMLINUZ_ARM64" \
 		"$dir/initrd.gz" "$log" $args kvm-arm.mode=none </dev/null ||
 		true
-	grep -q "the guests ran; axvm exit status 0" "$log"
+	grep -q "the guests ran; axvm exit status 0" "$log" &&
+		grep -q "Linux booted on /dev/axvcpu" "$log"
 }
 
 how=${AXVCPU_RUN:-}
