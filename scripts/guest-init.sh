@@ -499,6 +499,12 @@ run()
 	[ ! -x /tests/qemu_linux_test ] || run_qemu_linux_kvm
 }
 
+# Standard input's lines as one, "; " between them.
+join_lines()
+{
+	awk 'NR > 1 { printf "; " } { printf "%s", $0 }'
+}
+
 # Debian's QEMU boots Linux on axvcpu, its console shown as it comes.
 run_qemu_linux()
 {
@@ -512,7 +518,7 @@ run_qemu_linux()
 	if grep -q '^ok 1' /tmp/qemu-axvcpu.tap; then
 		echo "=== Linux booted on /dev/axvcpu:" \
 			"$(sed -n 's/^# qemu -smp 1 on [^:]*: //p' \
-				/tmp/qemu-axvcpu.tap | tr '\n' ' ')"
+				/tmp/qemu-axvcpu.tap | join_lines)"
 	else
 		echo "=== Linux did not boot on /dev/axvcpu"
 	fi
@@ -528,7 +534,7 @@ run_qemu_linux_kvm()
 		AXVCPU_DEV=/dev/kvm /tests/qemu_linux_test >/tmp/qemu-kvm.tap
 		echo "=== the same on KVM: $(sed -n \
 			's/^# qemu -smp 1 on [^:]*: //p' /tmp/qemu-kvm.tap |
-			tr '\n' ' ')"
+			join_lines)"
 		unload_kvm >/dev/null 2>&1
 	fi
 	secondary_cpus 1
