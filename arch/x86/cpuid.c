@@ -65,7 +65,8 @@ static u64 x86_guest_xcr0(void)
 		return 0;
 	if (!fpu_alloc_guest_fpstate(&gf))
 		return 0;
-	xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK) & gf.fpstate->xfeatures;
+	xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK) & gf.fpstate->xfeatures &
+	       ~X86_XCR0_HIDDEN;
 	fpu_free_guest_fpstate(&gf);
 	return xcr0;
 }

@@ -256,7 +256,8 @@ static int svm_vcpu_create(struct axvcpu_vcpu *vcpu)
 	if (!fpu_alloc_guest_fpstate(&svm->fpu))
 		goto out_free_page;
 	svm->x.gfpu = &svm->fpu;
-	svm->x.xcr0_allowed = svm_host_xcr0 & svm->fpu.fpstate->xfeatures;
+	svm->x.xcr0_allowed = svm_host_xcr0 & svm->fpu.fpstate->xfeatures &
+			     ~X86_XCR0_HIDDEN;
 	svm->vmcb = page_address(page);
 	svm->vmcb_pa = page_to_phys(page);
 	vcpu->arch = svm;

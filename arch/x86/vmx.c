@@ -693,7 +693,8 @@ static int vmx_vcpu_create(struct axvcpu_vcpu *vcpu)
 	if (!fpu_alloc_guest_fpstate(&vmx->fpu))
 		goto out_free_page;
 	vmx->x.gfpu = &vmx->fpu;
-	vmx->x.xcr0_allowed = vmx_host_xcr0 & vmx->fpu.fpstate->xfeatures;
+	vmx->x.xcr0_allowed = vmx_host_xcr0 & vmx->fpu.fpstate->xfeatures &
+			     ~X86_XCR0_HIDDEN;
 	/* When they run out, VPID 0: no tag, flushed on every transition. */
 	vmx->vpid = 0;
 	if (vmx_vpid_ok) {

@@ -226,6 +226,13 @@ int x86_complete_mmio(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 int x86_exit_hypercall(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u8 cpl,
 		       bool op64);
 void x86_exit_cpuid(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 cr4);
+/*
+ * XCR0 bits no guest gets: MPX, hidden from CPUID (cpuid.c) as from KVM's
+ * where it does not virtualise it, so neither XSETBV, KVM_SET_XCRS nor a
+ * KVM_GET_XSAVE image carries its state (KVM refuses an image with it).
+ */
+#define X86_XCR0_HIDDEN	(XFEATURE_MASK_BNDREGS | XFEATURE_MASK_BNDCSR)
+
 bool x86_xcr0_valid(u64 val, u64 allowed);
 bool x86_xsetbv(struct x86_vcpu *x, u8 cpl);
 long x86_debugregs_ioctl(struct x86_vcpu *x, u64 *dr6, u64 *dr7,
