@@ -77,12 +77,13 @@ struct x86_crs {
 enum x86_pending {
 	X86_PENDING_NONE,
 	X86_PENDING_IN,
+	X86_PENDING_OUT,	/* nothing to take, RIP to move on */
 	X86_PENDING_HYPERCALL,
 	X86_PENDING_MMIO,
 	X86_PENDING_INS,
 };
 
-/* A string I/O instruction in progress: what each exit moves. */
+/* A string I/O instruction in progress (and an IN's next RIP). */
 struct x86_string_io {
 	u64 next_rip;
 	u64 la;			/* INS: where the data goes */

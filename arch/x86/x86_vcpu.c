@@ -117,8 +117,6 @@ void x86_set_regs(struct x86_vcpu *x, const struct kvm_regs *r)
 	g[__VCPU_REGS_R13] = r->r13;
 	g[__VCPU_REGS_R14] = r->r14;
 	g[__VCPU_REGS_R15] = r->r15;
-	/* Userspace moved the guest on: an answer it owed is void. */
-	x->pending = X86_PENDING_NONE;
 }
 
 enum x86_sreg { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, SEG_TR,
@@ -388,6 +386,13 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		if (copy_from_user(&regs, argp, sizeof(regs)))
 			return -EFAULT;
 		x86_set_regs(x, &regs);
+		/*
+		 * Userspace moved the guest on: an answer it owed is void.
+		 * The same RIP keeps it (a restore of the same state), as
+		 * KVM does.
+		 */
+		if (regs.rip != *rip)
+			x->pending = X86_PENDING_NONE;
 		*rip = regs.rip;
 		*rflags = regs.rflags | X86_EFLAGS_FIXED;
 		return 0;
@@ -620,14 +625,17 @@ int x86_exit_io(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 	if (io->string)
 		return x86_exit_string_io(vcpu, x, m, io, rip);
 
+	/*
+	 * RIP moves on as the next KVM_RUN completes the exit, as in KVM:
+	 * a vCPU saved now and restored elsewhere runs the IN or OUT again
+	 * (a VMM completes it first with immediate_exit).
+	 */
 	x86_io_exit_run(vcpu->run, io, 1);
-	if (io->in) {
-		x->pending = X86_PENDING_IN;
-		x->pending_size = io->size;
-	} else {
+	x->pending = io->in ? X86_PENDING_IN : X86_PENDING_OUT;
+	x->pending_size = io->size;
+	x->sio.next_rip = io->next_rip;
+	if (!io->in)
 		memcpy(data, &x->regs[__VCPU_REGS_RAX], io->size);
-	}
-	*rip = io->next_rip;
 	return AXVCPU_EXIT_USER;
 }
 
@@ -737,6 +745,10 @@ int x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 			*rax = *(u32 *)data;	/* zero-extended, as IN does */
 		else
 			memcpy(rax, data, x->pending_size);
+		*rip = x->sio.next_rip;
+		break;
+	case X86_PENDING_OUT:
+		*rip = x->sio.next_rip;
 		break;
 	case X86_PENDING_HYPERCALL:
 		*rax = run->hypercall.ret;
