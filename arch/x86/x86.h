@@ -159,6 +159,20 @@ struct x86_vcpu {
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2's table (cpuid.c) */
 	struct x86_msrs msrs;
 	struct fpu_guest *gfpu;		/* the backend's (fpu.c) */
+	u8 nmi_pending;			/* KVM_NMI's, not yet injected */
+};
+
+/*
+ * An event a backend injects at the next entry, in the layout SVM's
+ * EVENTINJ and VMX's VM-entry interruption information share (vector,
+ * type, error code valid, valid), with the types both number alike:
+ * external interrupt 0, NMI 2, exception 3.  KVM's other event state
+ * with it (events.c).
+ */
+struct x86_events {
+	u32 inj, inj_err;
+	u8 shadow;		/* KVM_X86_SHADOW_INT_* */
+	bool nmi_masked;
 };
 
 /* The bit of a CPUID register that an X86_FEATURE_* names. */
@@ -245,7 +259,21 @@ struct x86_sregs_ops {
 	 */
 	int (*get_msr)(struct axvcpu_vcpu *vcpu, u32 msr, u64 *val);
 	int (*set_msr)(struct axvcpu_vcpu *vcpu, u32 msr, u64 val, bool host);
+	/* KVM_GET/SET_VCPU_EVENTS: the backend's part (events.c). */
+	void (*get_events)(struct axvcpu_vcpu *vcpu, struct x86_events *e);
+	void (*set_events)(struct axvcpu_vcpu *vcpu, const struct x86_events *e,
+			   bool shadow);
 };
+
+/* events.c */
+long x86_events_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		      const struct x86_sregs_ops *ops, unsigned int ioctl,
+		      void __user *argp);
+void x86_get_irq_bitmap(struct axvcpu_vcpu *vcpu,
+			const struct x86_sregs_ops *ops, struct kvm_sregs *r);
+void x86_set_irq_bitmap(struct axvcpu_vcpu *vcpu,
+			const struct x86_sregs_ops *ops,
+			const struct kvm_sregs *r);
 
 /* fpu.c */
 long x86_fpu_ioctl(struct x86_vcpu *x, unsigned int ioctl, void __user *argp);
@@ -333,6 +361,22 @@ static inline int x86_next_irq(struct axvcpu_vcpu *vcpu, bool busy,
 	*window = x86_irq_pending(vcpu) ||
 		  (READ_ONCE(vcpu->run->request_interrupt_window) && !busy);
 	return r;
+}
+
+/*
+ * Before an entry, after the event to re-inject: whether the NMI of
+ * KVM_NMI goes in now (nothing else is injected, NMIs are not blocked);
+ * the caller injects it and masks NMIs.  *window: one waits, exit when
+ * NMIs are unblocked.
+ */
+static inline bool x86_next_nmi(struct x86_vcpu *x, bool busy, bool blocked,
+				bool *window)
+{
+	*window = x->nmi_pending && (busy || blocked);
+	if (!x->nmi_pending || busy || blocked)
+		return false;
+	x->nmi_pending--;
+	return true;
 }
 
 /* KVM_RUN returns: the guest's interrupt status, as KVM reports it. */

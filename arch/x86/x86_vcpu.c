@@ -35,6 +35,7 @@ void x86_reset_regs(struct x86_vcpu *x)
 	memset(x->uret, 0, sizeof(x->uret));
 	x->dr6 = X86_RESET_DR6;
 	x->pkru = 0;
+	x->nmi_pending = 0;
 }
 
 /* Real mode, CS:IP at entry: CS based at entry rounded down to 64 KiB. */
@@ -341,9 +342,12 @@ static int x86_set_sregs_all(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 	if (x86_set_apic_base(x, r->apic_base, true))
 		return -EINVAL;
 	ret = ops->set(vcpu, r);
-	if (ret)
+	if (ret) {
 		x->msrs.apic_base = old;
-	return ret;
+		return ret;
+	}
+	x86_set_irq_bitmap(vcpu, ops, r);
+	return 0;
 }
 
 long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
@@ -372,6 +376,10 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		/* The fixups that follow CR4 are applied as the table moves. */
 		ops->get(vcpu, &sregs);
 		return x86_cpuid_ioctl(x, sregs.cr4, ioctl, argp);
+	case KVM_NMI:
+	case KVM_GET_VCPU_EVENTS:
+	case KVM_SET_VCPU_EVENTS:
+		return x86_events_ioctl(vcpu, x, ops, ioctl, argp);
 	case KVM_INTERRUPT:
 		if (copy_from_user(&irq, argp, sizeof(irq)))
 			return -EFAULT;
@@ -399,6 +407,7 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 	case KVM_GET_SREGS:
 		ops->get(vcpu, &sregs);
 		sregs.apic_base = x->msrs.apic_base;
+		x86_get_irq_bitmap(vcpu, ops, &sregs);
 		return copy_to_user(argp, &sregs, sizeof(sregs)) ? -EFAULT : 0;
 	case KVM_SET_SREGS:
 		if (copy_from_user(&sregs, argp, sizeof(sregs)))
@@ -487,6 +496,8 @@ int x86_check_extension(long cap)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_DEBUGREGS:
 	case KVM_CAP_MP_STATE:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_USER_NMI:
 		return 1;
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 		return 1;
