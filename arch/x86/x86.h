@@ -160,6 +160,7 @@ struct x86_vcpu {
 	struct x86_msrs msrs;
 	struct fpu_guest *gfpu;		/* the backend's (fpu.c) */
 	u8 nmi_pending;			/* KVM_NMI's, not yet injected */
+	bool tpr_access_reporting;	/* KVM_TPR_ACCESS_REPORTING's */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <linux/kvm.h>
 #include <linux/mm.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/xcr.h>
 #include <asm/fpu/types.h>
@@ -331,6 +332,23 @@ static long x86_mp_state_ioctl(unsigned int ioctl, void __user *argp)
 	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
 }
 
+/*
+ * KVM_TPR_ACCESS_REPORTING: accepted and kept, as KVM does; reports come
+ * from an in-kernel local APIC's TPR accesses, and axvcpu has none, so
+ * no KVM_EXIT_TPR_ACCESS is ever made (KVM_CAP_VAPIC is 0).
+ */
+static long x86_tpr_access_reporting(struct x86_vcpu *x, void __user *argp)
+{
+	struct kvm_tpr_access_ctl tac;
+
+	if (copy_from_user(&tac, argp, sizeof(tac)))
+		return -EFAULT;
+	if (tac.flags)
+		return -EINVAL;
+	x->tpr_access_reporting = !!tac.enabled;
+	return copy_to_user(argp, &tac, sizeof(tac)) ? -EFAULT : 0;
+}
+
 /* KVM_SET_SREGS: all of it or, refused with -EINVAL, nothing. */
 static int x86_set_sregs_all(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 			     const struct x86_sregs_ops *ops,
@@ -418,6 +436,8 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		return x86_msrs_ioctl(vcpu, x, ops, ioctl, argp);
 	case KVM_X86_SETUP_MCE:
 		return x86_setup_mce(x, argp);
+	case KVM_TPR_ACCESS_REPORTING:
+		return x86_tpr_access_reporting(x, argp);
 	case KVM_GET_FPU:
 	case KVM_SET_FPU:
 	case KVM_GET_XSAVE:
@@ -451,6 +471,63 @@ static long x86_nr_mmu_pages(struct axvcpu_vm *vm)
 	return max_t(unsigned long, pages * 20 / 1000, X86_MIN_MMU_PAGES);
 }
 
+/* The flags of struct kvm_clock_data that KVM 6.1 knows. */
+#define X86_CLOCK_FLAGS		(KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | \
+				 KVM_CLOCK_HOST_TSC)
+
+/*
+ * KVM_GET/SET_CLOCK: the VM's clock, in nanoseconds from its creation
+ * unless set.  axvcpu offers its guests no kvmclock, so there is no
+ * master clock tying it to the TSC: KVM then reports no flags.
+ */
+static long x86_clock_ioctl(struct axvcpu_vm *vm, unsigned int ioctl,
+			    void __user *argp)
+{
+	struct kvm_clock_data data;
+	u64 now;
+
+	if (ioctl == KVM_GET_CLOCK) {
+		memset(&data, 0, sizeof(data));
+		data.clock = ktime_get_boottime_ns() + READ_ONCE(vm->clock_offset);
+		return copy_to_user(argp, &data, sizeof(data)) ? -EFAULT : 0;
+	}
+	if (copy_from_user(&data, argp, sizeof(data)))
+		return -EFAULT;
+	/* What KVM_GET_CLOCK may return goes back in; only REALTIME counts. */
+	if (data.flags & ~X86_CLOCK_FLAGS)
+		return -EINVAL;
+	if (data.flags & KVM_CLOCK_REALTIME) {
+		now = ktime_get_real_ns();
+		/* Time passed since the save; the clock never goes back. */
+		if (now > data.realtime)
+			data.clock += now - data.realtime;
+	}
+	WRITE_ONCE(vm->clock_offset, data.clock - ktime_get_boottime_ns());
+	return 0;
+}
+
+/* KVM_ENABLE_CAP on the VM fd: KVM_CAP_MAX_VCPU_ID, once, as KVM x86. */
+static long x86_vm_enable_cap(struct axvcpu_vm *vm, void __user *argp)
+{
+	struct kvm_enable_cap cap;
+	long r = -EINVAL;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags || cap.cap != KVM_CAP_MAX_VCPU_ID ||
+	    cap.args[0] > AXVCPU_MAX_VCPU_ID)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	if (vm->max_vcpu_ids == cap.args[0]) {
+		r = 0;
+	} else if (!vm->max_vcpu_ids) {
+		vm->max_vcpu_ids = cap.args[0];
+		r = 0;
+	}
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
 long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 {
 	struct kvm_irq_routing routing;
@@ -458,6 +535,11 @@ long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 	int r;
 
 	switch (ioctl) {
+	case KVM_GET_CLOCK:
+	case KVM_SET_CLOCK:
+		return x86_clock_ioctl(vm, ioctl, argp);
+	case KVM_ENABLE_CAP:
+		return x86_vm_enable_cap(vm, argp);
 	case KVM_SET_TSS_ADDR:
 		/* Only VMX without unrestricted guest needs it. */
 		return 0;
@@ -503,6 +585,8 @@ int x86_check_extension(long cap)
 		return 1;
 	case KVM_CAP_MCE:
 		return X86_MCE_BANKS;
+	case KVM_CAP_ADJUST_CLOCK:
+		return X86_CLOCK_FLAGS;
 	case KVM_CAP_IRQ_ROUTING:
 		return X86_MAX_IRQ_ROUTES;
 	case KVM_CAP_XCRS:
