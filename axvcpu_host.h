@@ -58,6 +58,8 @@ struct axvcpu_vm {
 	struct axvcpu_vm_stat stat;
 	unsigned long type;		/* KVM_CREATE_VM's */
 	unsigned long nr_mmu_pages;	/* x86: KVM_SET_NR_MMU_PAGES's */
+	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID's; 0: not yet */
+	s64 clock_offset;		/* x86: KVM_GET_CLOCK - boot time */
 	void *arch;
 };
 
@@ -123,6 +125,9 @@ struct axvcpu_vcpu {
 	wait_queue_head_t wq;		/* BLOCKED sleeps here */
 	struct page *run_pages[AXVCPU_RUN_PAGES_MAX];
 	struct kvm_run *run;
+	/* KVM_SET_SIGNAL_MASK's: the thread's mask while in KVM_RUN. */
+	bool sigset_active;
+	sigset_t sigset;
 	void *arch;
 };
 
@@ -258,6 +263,8 @@ int axvcpu_vcpu_release_cpu(struct axvcpu_vcpu *vcpu);
 long axvcpu_vcpu_state_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 			     void __user *argp);
 long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu);
+long axvcpu_set_signal_mask(struct axvcpu_vcpu *vcpu,
+			    struct kvm_signal_mask __user *argp);
 
 /* axvcpu_main.c */
 void axvcpu_vm_put(struct axvcpu_vm *vm);

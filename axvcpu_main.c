@@ -54,6 +54,7 @@ static long axvcpu_check_extension(long cap)
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_BINARY_STATS_FD:
+	case KVM_CAP_ENABLE_CAP_VM:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 		return min_t(unsigned int, num_online_cpus(), AXVCPU_MAX_VCPUS);
@@ -119,6 +120,8 @@ static long axvcpu_vcpu_ioctl(struct file *file, unsigned int ioctl,
 		return arg ? -EINVAL : axvcpu_vcpu_run(vcpu);
 	if (ioctl == KVM_GET_STATS_FD)
 		return axvcpu_vcpu_stats_fd(vcpu);
+	if (ioctl == KVM_SET_SIGNAL_MASK)
+		return axvcpu_set_signal_mask(vcpu, (void __user *)arg);
 	if (_IOC_TYPE(ioctl) == AXVCPU_IO)
 		r = axvcpu_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
 	else
@@ -254,6 +257,11 @@ static int axvcpu_create_vcpu(struct axvcpu_vm *vm,
 	mutex_lock(&vm->lock);
 	r = -EINVAL;
 	if (vm->nr_vcpus >= AXVCPU_MAX_VCPUS)
+		goto out_unlock;
+	/* KVM_CAP_MAX_VCPU_ID is fixed from the first vCPU on, as KVM's. */
+	if (!vm->max_vcpu_ids)
+		vm->max_vcpu_ids = AXVCPU_MAX_VCPU_ID;
+	if (c->vcpu_id >= vm->max_vcpu_ids)
 		goto out_unlock;
 	r = -EEXIST;
 	if (xa_load(&vm->vcpus, c->vcpu_id))
@@ -444,6 +452,8 @@ static int axvcpu_create_vm(unsigned long type)
 	if (!vm)
 		return -ENOMEM;
 	vm->type = type;
+	/* KVM's VM clock counts from the VM's creation. */
+	vm->clock_offset = -ktime_get_boottime_ns();
 	kref_init(&vm->kref);
 	mutex_init(&vm->lock);
 	xa_init(&vm->vcpus);

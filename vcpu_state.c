@@ -573,6 +573,52 @@ long axvcpu_vcpu_arch_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 	return r;
 }
 
+/*
+ * KVM_SET_SIGNAL_MASK: the signals blocked while KVM_RUN runs the guest
+ * (a signal it leaves deliverable ends the run), or none with NULL.
+ * SIGKILL and SIGSTOP are never blocked.
+ */
+long axvcpu_set_signal_mask(struct axvcpu_vcpu *vcpu,
+			    struct kvm_signal_mask __user *argp)
+{
+	struct kvm_signal_mask hdr;
+	sigset_t set;
+	long r;
+
+	if (argp) {
+		if (copy_from_user(&hdr, argp, sizeof(hdr)))
+			return -EFAULT;
+		if (hdr.len != sizeof(set))
+			return -EINVAL;
+		if (copy_from_user(&set, argp->sigset, sizeof(set)))
+			return -EFAULT;
+		sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	}
+	r = mutex_lock_killable(&vcpu->mutex);
+	if (r)
+		return r;
+	vcpu->sigset_active = argp;
+	if (argp)
+		vcpu->sigset = set;
+	mutex_unlock(&vcpu->mutex);
+	return 0;
+}
+
+/* KVM_RUN swaps the thread's signal mask for the vCPU's, as KVM does. */
+static void axvcpu_sigset_activate(struct axvcpu_vcpu *vcpu)
+{
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &vcpu->sigset, &current->real_blocked);
+}
+
+static void axvcpu_sigset_deactivate(struct axvcpu_vcpu *vcpu)
+{
+	if (!vcpu->sigset_active)
+		return;
+	sigprocmask(SIG_SETMASK, &current->real_blocked, NULL);
+	sigemptyset(&current->real_blocked);
+}
+
 static void axvcpu_exit_to_user(struct axvcpu_vcpu *vcpu, u32 reason)
 {
 	vcpu->run->exit_reason = reason;
@@ -792,6 +838,7 @@ long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 
 	clear_bit(AXVCPU_REQ_INVALIDATE, &vcpu->requests);
 	axvcpu_transition(vcpu, AXVCPU_STATE_RUNNING);
+	axvcpu_sigset_activate(vcpu);
 	r = AXVCPU_EXIT_CONTINUE;
 	if (axvcpu_arch->vcpu_run_begin)
 		r = axvcpu_arch->vcpu_run_begin(vcpu);
@@ -799,6 +846,7 @@ long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 		r = axvcpu_run_loop(vcpu);
 	if (axvcpu_arch->vcpu_run_end)
 		axvcpu_arch->vcpu_run_end(vcpu);
+	axvcpu_sigset_deactivate(vcpu);
 	axvcpu_stat_user_exit(vcpu, r);
 
 	if (test_and_clear_bit(AXVCPU_REQ_INVALIDATE, &vcpu->requests)) {

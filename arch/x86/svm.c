@@ -79,6 +79,17 @@ struct svm_vcpu {
 	int asid_cpu;
 	s64 npt_gen;
 	struct fpu_guest fpu;
+	/*
+	 * SVM keeps no NMI blocking for the guest: from an injected NMI on,
+	 * NMIs are masked until its IRET has run (KVM's HF_NMI_MASK).  That
+	 * IRET exits first; the NMI window opens when RIP has moved on.
+	 */
+	bool nmi_masked;
+	bool iret_seen;			/* the IRET exited at iret_rip */
+	u64 iret_rip;
+	/* One guest instruction single-stepped to reach an NMI window. */
+	bool nmi_singlestep;
+	u64 ss_rflags, ss_dr6;		/* what the step changes */
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
@@ -201,6 +212,9 @@ static void svm_reset_vmcb(struct svm_vcpu *svm, struct axvcpu_vcpu *vcpu)
 	s->rflags = X86_EFLAGS_FIXED;
 	s->g_pat = X86_RESET_PAT;
 	svm->asid_cpu = -1;
+	svm->nmi_masked = false;
+	svm->iret_seen = false;
+	svm->nmi_singlestep = false;
 	bitmap_zero(vcpu->irq_pending, AXVCPU_NR_IRQS);
 }
 
@@ -353,9 +367,53 @@ static void svm_open_window(struct svm_vcpu *svm, bool open)
 	}
 }
 
+/* NMIs masked: the guest's next IRET exits (it unmasks them). */
+static void svm_set_nmi_masked(struct svm_vcpu *svm, bool masked)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	svm->nmi_masked = masked;
+	svm->iret_seen = false;
+	if (masked)
+		svm_set_intercept(c, INTERCEPT_IRET);
+	else
+		__clear_bit(INTERCEPT_IRET, (unsigned long *)c->intercepts);
+}
+
 /*
- * Deliver the highest injected vector when the guest can take it; until
- * then, and for request_interrupt_window, wait for the window to open.
+ * An NMI waits.  Masked by one whose IRET has not come: that IRET exits.
+ * Else an interrupt shadow, an event being injected or the IRET itself
+ * is in the way: step over one instruction with TF, as KVM does.
+ */
+static void svm_open_nmi_window(struct svm_vcpu *svm)
+{
+	struct vmcb_save_area *s = &svm->vmcb->save;
+
+	if ((svm->nmi_masked && !svm->iret_seen) || svm->nmi_singlestep)
+		return;
+	svm->ss_rflags = s->rflags;
+	svm->ss_dr6 = s->dr6;
+	svm->nmi_singlestep = true;
+	s->rflags |= X86_EFLAGS_TF | X86_EFLAGS_RF;
+}
+
+/* The step is over (or KVM_RUN returns): the guest's TF, RF and DR6. */
+static void svm_end_nmi_singlestep(struct svm_vcpu *svm)
+{
+	struct vmcb_save_area *s = &svm->vmcb->save;
+
+	if (!svm->nmi_singlestep)
+		return;
+	svm->nmi_singlestep = false;
+	s->rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_RF) |
+		     (svm->ss_rflags & (X86_EFLAGS_TF | X86_EFLAGS_RF));
+	s->dr6 = svm->ss_dr6;
+}
+
+/*
+ * An NMI of KVM_NMI first, then the highest injected vector when the
+ * guest can take it; until then, and for request_interrupt_window, wait
+ * for the window to open.
  */
 static void svm_inject_pending(struct axvcpu_vcpu *vcpu)
 {
@@ -364,11 +422,23 @@ static void svm_inject_pending(struct axvcpu_vcpu *vcpu)
 	bool window;
 	int vec;
 
+	if (x86_next_nmi(&svm->x, c->event_inj & SVM_EVTINJ_VALID,
+			 svm->nmi_masked ||
+			 (c->int_state & SVM_INTERRUPT_SHADOW_MASK), &window)) {
+		c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_NMI |
+			       X86_TRAP_NMI;
+		svm_set_nmi_masked(svm, true);
+	} else if (window) {
+		svm_open_nmi_window(svm);
+	}
 	vec = x86_next_irq(vcpu, c->event_inj & SVM_EVTINJ_VALID,
 			   svm_interruptible(svm), &window);
 	if (vec >= 0)
 		c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_INTR | vec;
 	svm_open_window(svm, window);
+	/* Real mode pushes no error code: KVM drops one as it injects. */
+	if (!(svm->vmcb->save.cr0 & X86_CR0_PE))
+		c->event_inj &= ~SVM_EVTINJ_VALID_ERR;
 }
 
 /*
@@ -717,6 +787,9 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 	if (unlikely(svm_holds_host_state(s)))
 		return svm_host_state_failed(vcpu);
 	svm_requeue_event(c);
+	/* The IRET that exited has run: NMIs are unmasked. */
+	if (svm->iret_seen && s->rip != svm->iret_rip)
+		svm_set_nmi_masked(svm, false);
 
 	switch (c->exit_code) {
 	case SVM_EXIT_INTR:
@@ -725,6 +798,11 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_MC:	/* handled after the exit */
 		return AXVCPU_EXIT_CONTINUE;
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
+		/* Our own step towards an NMI window: not the guest's. */
+		if (svm->nmi_singlestep) {
+			svm_end_nmi_singlestep(svm);
+			return AXVCPU_EXIT_CONTINUE;
+		}
 		/* The CPU wrote the guest's DR6: deliver it as it would. */
 		x86_deliver_db(&s->dr6, &s->dr7, s->dr6);
 		svm_requeue_irq(vcpu);
@@ -745,6 +823,11 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 	case SVM_EXIT_RDPMC:
 		/* No PMU: #GP, as KVM gives a guest without one. */
 		svm_inject_gp(svm);
+		return AXVCPU_EXIT_CONTINUE;
+	case SVM_EXIT_IRET:
+		svm->iret_seen = true;
+		svm->iret_rip = s->rip;
+		__clear_bit(INTERCEPT_IRET, (unsigned long *)c->intercepts);
 		return AXVCPU_EXIT_CONTINUE;
 	case SVM_EXIT_VINTR:
 		svm_open_window(svm, false);
@@ -823,6 +906,8 @@ static void svm_run_end(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 
+	/* Userspace sees the guest's flags; the next entry steps again. */
+	svm_end_nmi_singlestep(svm);
 	fpu_swap_kvm_fpstate(&svm->fpu, false);
 	x86_run_end(vcpu, &svm->x, svm->vmcb->save.rflags,
 		    svm->vmcb->control.int_ctl & V_TPR_MASK,
@@ -861,6 +946,35 @@ static int svm_set_sregs(struct axvcpu_vcpu *vcpu, const struct kvm_sregs *r)
 	svm->x.efer = r->efer;
 	s->efer = r->efer | EFER_SVME;
 	return 0;
+}
+
+static void svm_get_events(struct axvcpu_vcpu *vcpu, struct x86_events *e)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	e->inj = c->event_inj;
+	e->inj_err = c->event_inj_err;
+	/* One shadow bit: KVM reports it as both kinds. */
+	e->shadow = c->int_state & SVM_INTERRUPT_SHADOW_MASK ?
+		    KVM_X86_SHADOW_INT_MOV_SS | KVM_X86_SHADOW_INT_STI : 0;
+	e->nmi_masked = svm->nmi_masked;
+}
+
+static void svm_set_events(struct axvcpu_vcpu *vcpu, const struct x86_events *e,
+			   bool shadow)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	c->event_inj = e->inj;
+	c->event_inj_err = e->inj_err;
+	if (shadow) {
+		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+		if (e->shadow)
+			c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
+	}
+	svm_set_nmi_masked(svm, e->nmi_masked);
 }
 
 static void svm_dr67(struct axvcpu_vcpu *vcpu, u64 **dr6, u64 **dr7)
@@ -952,6 +1066,8 @@ static const struct x86_sregs_ops svm_sregs_ops = {
 	.dr67 = svm_dr67,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,
+	.get_events = svm_get_events,
+	.set_events = svm_set_events,
 };
 
 static long svm_vcpu_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,

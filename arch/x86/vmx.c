@@ -121,6 +121,7 @@ struct vmx_vcpu {
 	u32 event_err;
 	u32 event_len;
 	bool window;			/* interrupt-window exiting */
+	bool nmi_window;		/* NMI-window exiting */
 	bool dirty;			/* the VMCS's guest state is stale */
 	bool flush;			/* flush EPT and VPID before entry */
 	s64 tdp_gen;
@@ -637,6 +638,7 @@ static void vmx_reset(struct vmx_vcpu *vmx)
 	vmx->intr_state = 0;
 	vmx->event = 0;
 	vmx->window = false;
+	vmx->nmi_window = false;
 	vmx->dirty = true;
 	vmx->flush = true;
 	bitmap_zero(vcpu->irq_pending, AXVCPU_NR_IRQS);
@@ -809,15 +811,31 @@ static bool vmx_vcpu_interruptible(struct axvcpu_vcpu *vcpu)
 	return vmx_interruptible(to_vmx(vcpu));
 }
 
+/* The types of an event to inject are SVM's (struct x86_events). */
+static_assert(SVM_EVTINJ_TYPE_INTR == INTR_TYPE_EXT_INTR);
+static_assert(SVM_EVTINJ_TYPE_NMI == INTR_TYPE_NMI_INTR);
+static_assert(SVM_EVTINJ_TYPE_EXEPT == INTR_TYPE_HARD_EXCEPTION);
+static_assert(SVM_EVTINJ_VALID_ERR == INTR_INFO_DELIVER_CODE_MASK);
+static_assert(SVM_EVTINJ_VALID == INTR_INFO_VALID_MASK);
+
 /*
- * Deliver the highest injected vector when the guest can take it; until
- * then, and for request_interrupt_window, wait for the window to open.
+ * An NMI of KVM_NMI first (virtual NMIs: the CPU blocks the next one until
+ * the guest's IRET), then the highest injected vector when the guest can
+ * take it; until then, and for request_interrupt_window, wait for the
+ * window to open.
  */
 static void vmx_inject_pending(struct axvcpu_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int vec;
 
+	if (x86_next_nmi(&vmx->x, vmx->event & INTR_INFO_VALID_MASK,
+			 vmx->intr_state & (GUEST_INTR_STATE_STI |
+					    GUEST_INTR_STATE_MOV_SS |
+					    GUEST_INTR_STATE_NMI),
+			 &vmx->nmi_window))
+		vmx->event = INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR |
+			     X86_TRAP_NMI;
 	vec = x86_next_irq(vcpu, vmx->event & INTR_INFO_VALID_MASK,
 			   vmx_interruptible(vmx), &vmx->window);
 	if (vec >= 0)
@@ -888,6 +906,48 @@ static void vmx_switch_to_host(struct vmx_vcpu *vmx, bool switch_xcr0,
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vmx_host_xcr0);
 }
 
+/* The exceptions that push an error code (VM entry checks it). */
+#define VMX_EXC_ERR_CODE	(BIT(X86_TRAP_DF) | BIT(X86_TRAP_TS) |	\
+				 BIT(X86_TRAP_NP) | BIT(X86_TRAP_SS) |	\
+				 BIT(X86_TRAP_GP) | BIT(X86_TRAP_PF) |	\
+				 BIT(X86_TRAP_AC))
+
+/*
+ * An error code only where VM entry wants one: a hardware exception that
+ * pushes one, outside real mode (KVM_SET_VCPU_EVENTS may ask for any; KVM
+ * drops it in real mode too).  VM entry takes its low 16 bits.
+ */
+static void vmx_entry_event(struct vmx_vcpu *vmx)
+{
+	u32 vec = vmx->event & INTR_INFO_VECTOR_MASK;
+
+	if ((vmx->event & INTR_INFO_INTR_TYPE_MASK) != INTR_TYPE_HARD_EXCEPTION ||
+	    !(vmx->cr0 & X86_CR0_PE) || vec >= 32 ||
+	    !(BIT(vec) & VMX_EXC_ERR_CODE))
+		vmx->event &= ~INTR_INFO_DELIVER_CODE_MASK;
+}
+
+/*
+ * The interruptibility state VM entry accepts with the event it injects:
+ * userspace may have set any (KVM_SET_VCPU_EVENTS, KVM_SET_REGS).  No STI
+ * shadow with IF clear; no shadow under an interrupt or an NMI, no NMI
+ * blocking under an NMI (which sets it).
+ */
+static u32 vmx_entry_intr_state(struct vmx_vcpu *vmx)
+{
+	u32 type = vmx->event & INTR_INFO_INTR_TYPE_MASK;
+	u32 st = vmx->intr_state;
+
+	if (!(vmx->rflags & X86_EFLAGS_IF))
+		st &= ~GUEST_INTR_STATE_STI;
+	if ((vmx->event & INTR_INFO_VALID_MASK) &&
+	    (type == INTR_TYPE_EXT_INTR || type == INTR_TYPE_NMI_INTR))
+		st &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	if ((vmx->event & INTR_INFO_VALID_MASK) && type == INTR_TYPE_NMI_INTR)
+		st &= ~GUEST_INTR_STATE_NMI;
+	return st;
+}
+
 /* Preemption and interrupts off, on the bound CPU, current vCPU set. */
 static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 {
@@ -928,13 +988,15 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	vmcs_write(GUEST_RIP, vmx->rip);
 	vmcs_write(GUEST_RSP, vmx->x.regs[__VCPU_REGS_RSP]);
 	vmcs_write(GUEST_RFLAGS, vmx->rflags);
-	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmx->intr_state);
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmx_entry_intr_state(vmx));
+	vmx_entry_event(vmx);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vmx->event);
 	if (vmx->event & INTR_INFO_DELIVER_CODE_MASK)
-		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmx->event_err);
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, (u16)vmx->event_err);
 	if (vmx->event)
 		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmx->event_len);
-	proc = vmx_proc | (vmx->window ? CPU_BASED_INTR_WINDOW_EXITING : 0);
+	proc = vmx_proc | (vmx->window ? CPU_BASED_INTR_WINDOW_EXITING : 0) |
+	       (vmx->nmi_window ? CPU_BASED_NMI_WINDOW_EXITING : 0);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
 	if (vmx_preempt_ticks)
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmx_preempt_ticks);
@@ -1344,6 +1406,9 @@ static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 		return AXVCPU_EXIT_CONTINUE;
 	case EXIT_REASON_EXCEPTION_NMI:
 		return vmx_exit_exception(vcpu);
+	case EXIT_REASON_NMI_WINDOW:
+		vmx->nmi_window = false;	/* the NMI goes in next */
+		return AXVCPU_EXIT_CONTINUE;
 	case EXIT_REASON_INTERRUPT_WINDOW:
 		vmx->window = false;
 		if (!x86_irq_pending(vcpu) &&
@@ -1556,12 +1621,48 @@ static int vmx_set_msr(struct axvcpu_vcpu *vcpu, u32 msr, u64 val, bool host)
 	return 0;
 }
 
+static void vmx_get_events(struct axvcpu_vcpu *vcpu, struct x86_events *e)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	e->inj = vmx->event;
+	e->inj_err = vmx->event_err;
+	e->shadow = (vmx->intr_state & GUEST_INTR_STATE_STI ?
+		     KVM_X86_SHADOW_INT_STI : 0) |
+		    (vmx->intr_state & GUEST_INTR_STATE_MOV_SS ?
+		     KVM_X86_SHADOW_INT_MOV_SS : 0);
+	e->nmi_masked = vmx->intr_state & GUEST_INTR_STATE_NMI;
+}
+
+static void vmx_set_events(struct axvcpu_vcpu *vcpu, const struct x86_events *e,
+			   bool shadow)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx->event = e->inj;
+	vmx->event_err = e->inj_err;
+	/* KVM keeps one shadow, MOV SS's first. */
+	if (shadow) {
+		vmx->intr_state &= ~(GUEST_INTR_STATE_STI |
+				     GUEST_INTR_STATE_MOV_SS);
+		if (e->shadow & KVM_X86_SHADOW_INT_MOV_SS)
+			vmx->intr_state |= GUEST_INTR_STATE_MOV_SS;
+		else if (e->shadow & KVM_X86_SHADOW_INT_STI)
+			vmx->intr_state |= GUEST_INTR_STATE_STI;
+	}
+	vmx->intr_state &= ~GUEST_INTR_STATE_NMI;
+	if (e->nmi_masked)
+		vmx->intr_state |= GUEST_INTR_STATE_NMI;
+}
+
 static const struct x86_sregs_ops vmx_sregs_ops = {
 	.get = vmx_get_sregs,
 	.set = vmx_set_sregs,
 	.dr67 = vmx_dr67,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,
+	.get_events = vmx_get_events,
+	.set_events = vmx_set_events,
 };
 
 static long vmx_vcpu_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
@@ -1643,6 +1744,15 @@ static u32 vmx_adjust(u32 msr, u32 want)
 	return (want | (u32)cap) & (u32)(cap >> 32);
 }
 
+/* The controls the CPU lets be 1. */
+static u32 vmx_allowed(u32 msr)
+{
+	u64 cap;
+
+	rdmsrl(msr, cap);
+	return cap >> 32;
+}
+
 /* Each control of need that the CPU lacks: one clear message. */
 static bool vmx_has(u32 got, u32 need, const char *what)
 {
@@ -1671,6 +1781,7 @@ static int vmx_setup_controls(void)
 	vmx_pin = vmx_adjust(t ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
 			     MSR_IA32_VMX_PINBASED_CTLS,
 			     PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
+			     PIN_BASED_VIRTUAL_NMIS |
 			     PIN_BASED_VMX_PREEMPTION_TIMER);
 	want = CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
 	       CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MWAIT_EXITING |
@@ -1681,8 +1792,14 @@ static int vmx_setup_controls(void)
 	vmx_proc = vmx_adjust(t ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
 			      MSR_IA32_VMX_PROCBASED_CTLS,
 			      want | CPU_BASED_USE_TSC_OFFSETTING);
-	if (!vmx_has(vmx_pin, PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING,
-		     "interrupt and NMI exiting") ||
+	if (!vmx_has(vmx_pin, PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
+		     PIN_BASED_VIRTUAL_NMIS,
+		     "interrupt and NMI exiting, virtual NMIs") ||
+	    !vmx_has(vmx_allowed(t ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+				 MSR_IA32_VMX_PROCBASED_CTLS),
+		     CPU_BASED_INTR_WINDOW_EXITING |
+		     CPU_BASED_NMI_WINDOW_EXITING,
+		     "interrupt and NMI window exiting") ||
 	    !vmx_has(vmx_proc, want, "HLT, I/O, MSR bitmap, CR8 exiting"))
 		return -ENODEV;
 	/* CR3 accesses are the guest's with EPT (if the CPU lets them be). */

@@ -77,12 +77,13 @@ struct x86_crs {
 enum x86_pending {
 	X86_PENDING_NONE,
 	X86_PENDING_IN,
+	X86_PENDING_OUT,	/* nothing to take, RIP to move on */
 	X86_PENDING_HYPERCALL,
 	X86_PENDING_MMIO,
 	X86_PENDING_INS,
 };
 
-/* A string I/O instruction in progress: what each exit moves. */
+/* A string I/O instruction in progress (and an IN's next RIP). */
 struct x86_string_io {
 	u64 next_rip;
 	u64 la;			/* INS: where the data goes */
@@ -159,6 +160,21 @@ struct x86_vcpu {
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2's table (cpuid.c) */
 	struct x86_msrs msrs;
 	struct fpu_guest *gfpu;		/* the backend's (fpu.c) */
+	u8 nmi_pending;			/* KVM_NMI's, not yet injected */
+	bool tpr_access_reporting;	/* KVM_TPR_ACCESS_REPORTING's */
+};
+
+/*
+ * An event a backend injects at the next entry, in the layout SVM's
+ * EVENTINJ and VMX's VM-entry interruption information share (vector,
+ * type, error code valid, valid), with the types both number alike:
+ * external interrupt 0, NMI 2, exception 3.  KVM's other event state
+ * with it (events.c).
+ */
+struct x86_events {
+	u32 inj, inj_err;
+	u8 shadow;		/* KVM_X86_SHADOW_INT_* */
+	bool nmi_masked;
 };
 
 /* The bit of a CPUID register that an X86_FEATURE_* names. */
@@ -253,7 +269,21 @@ struct x86_sregs_ops {
 	 */
 	int (*get_msr)(struct axvcpu_vcpu *vcpu, u32 msr, u64 *val);
 	int (*set_msr)(struct axvcpu_vcpu *vcpu, u32 msr, u64 val, bool host);
+	/* KVM_GET/SET_VCPU_EVENTS: the backend's part (events.c). */
+	void (*get_events)(struct axvcpu_vcpu *vcpu, struct x86_events *e);
+	void (*set_events)(struct axvcpu_vcpu *vcpu, const struct x86_events *e,
+			   bool shadow);
 };
+
+/* events.c */
+long x86_events_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		      const struct x86_sregs_ops *ops, unsigned int ioctl,
+		      void __user *argp);
+void x86_get_irq_bitmap(struct axvcpu_vcpu *vcpu,
+			const struct x86_sregs_ops *ops, struct kvm_sregs *r);
+void x86_set_irq_bitmap(struct axvcpu_vcpu *vcpu,
+			const struct x86_sregs_ops *ops,
+			const struct kvm_sregs *r);
 
 /* fpu.c */
 long x86_fpu_ioctl(struct x86_vcpu *x, unsigned int ioctl, void __user *argp);
@@ -341,6 +371,22 @@ static inline int x86_next_irq(struct axvcpu_vcpu *vcpu, bool busy,
 	*window = x86_irq_pending(vcpu) ||
 		  (READ_ONCE(vcpu->run->request_interrupt_window) && !busy);
 	return r;
+}
+
+/*
+ * Before an entry, after the event to re-inject: whether the NMI of
+ * KVM_NMI goes in now (nothing else is injected, NMIs are not blocked);
+ * the caller injects it and masks NMIs.  *window: one waits, exit when
+ * NMIs are unblocked.
+ */
+static inline bool x86_next_nmi(struct x86_vcpu *x, bool busy, bool blocked,
+				bool *window)
+{
+	*window = x->nmi_pending && (busy || blocked);
+	if (!x->nmi_pending || busy || blocked)
+		return false;
+	x->nmi_pending--;
+	return true;
 }
 
 /* KVM_RUN returns: the guest's interrupt status, as KVM reports it. */

@@ -12,6 +12,7 @@
 #include <linux/kvm_para.h>
 #include <linux/mm.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/xcr.h>
 #include <asm/fpu/types.h>
@@ -36,6 +37,7 @@ void x86_reset_regs(struct x86_vcpu *x)
 	memset(x->uret, 0, sizeof(x->uret));
 	x->dr6 = X86_RESET_DR6;
 	x->pkru = 0;
+	x->nmi_pending = 0;
 }
 
 /* Real mode, CS:IP at entry: CS based at entry rounded down to 64 KiB. */
@@ -118,8 +120,6 @@ void x86_set_regs(struct x86_vcpu *x, const struct kvm_regs *r)
 	g[__VCPU_REGS_R13] = r->r13;
 	g[__VCPU_REGS_R14] = r->r14;
 	g[__VCPU_REGS_R15] = r->r15;
-	/* Userspace moved the guest on: an answer it owed is void. */
-	x->pending = X86_PENDING_NONE;
 }
 
 enum x86_sreg { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, SEG_TR,
@@ -333,6 +333,23 @@ static long x86_mp_state_ioctl(unsigned int ioctl, void __user *argp)
 	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
 }
 
+/*
+ * KVM_TPR_ACCESS_REPORTING: accepted and kept, as KVM does; reports come
+ * from an in-kernel local APIC's TPR accesses, and axvcpu has none, so
+ * no KVM_EXIT_TPR_ACCESS is ever made (KVM_CAP_VAPIC is 0).
+ */
+static long x86_tpr_access_reporting(struct x86_vcpu *x, void __user *argp)
+{
+	struct kvm_tpr_access_ctl tac;
+
+	if (copy_from_user(&tac, argp, sizeof(tac)))
+		return -EFAULT;
+	if (tac.flags)
+		return -EINVAL;
+	x->tpr_access_reporting = !!tac.enabled;
+	return copy_to_user(argp, &tac, sizeof(tac)) ? -EFAULT : 0;
+}
+
 /* KVM_SET_SREGS: all of it or, refused with -EINVAL, nothing. */
 static int x86_set_sregs_all(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 			     const struct x86_sregs_ops *ops,
@@ -344,9 +361,12 @@ static int x86_set_sregs_all(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 	if (x86_set_apic_base(x, r->apic_base, true))
 		return -EINVAL;
 	ret = ops->set(vcpu, r);
-	if (ret)
+	if (ret) {
 		x->msrs.apic_base = old;
-	return ret;
+		return ret;
+	}
+	x86_set_irq_bitmap(vcpu, ops, r);
+	return 0;
 }
 
 long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
@@ -375,6 +395,10 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		/* The fixups that follow CR4 are applied as the table moves. */
 		ops->get(vcpu, &sregs);
 		return x86_cpuid_ioctl(x, sregs.cr4, ioctl, argp);
+	case KVM_NMI:
+	case KVM_GET_VCPU_EVENTS:
+	case KVM_SET_VCPU_EVENTS:
+		return x86_events_ioctl(vcpu, x, ops, ioctl, argp);
 	case KVM_INTERRUPT:
 		if (copy_from_user(&irq, argp, sizeof(irq)))
 			return -EFAULT;
@@ -389,12 +413,20 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		if (copy_from_user(&regs, argp, sizeof(regs)))
 			return -EFAULT;
 		x86_set_regs(x, &regs);
+		/*
+		 * Userspace moved the guest on: an answer it owed is void.
+		 * The same RIP keeps it (a restore of the same state), as
+		 * KVM does.
+		 */
+		if (regs.rip != *rip)
+			x->pending = X86_PENDING_NONE;
 		*rip = regs.rip;
 		*rflags = regs.rflags | X86_EFLAGS_FIXED;
 		return 0;
 	case KVM_GET_SREGS:
 		ops->get(vcpu, &sregs);
 		sregs.apic_base = x->msrs.apic_base;
+		x86_get_irq_bitmap(vcpu, ops, &sregs);
 		return copy_to_user(argp, &sregs, sizeof(sregs)) ? -EFAULT : 0;
 	case KVM_SET_SREGS:
 		if (copy_from_user(&sregs, argp, sizeof(sregs)))
@@ -405,6 +437,8 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		return x86_msrs_ioctl(vcpu, x, ops, ioctl, argp);
 	case KVM_X86_SETUP_MCE:
 		return x86_setup_mce(x, argp);
+	case KVM_TPR_ACCESS_REPORTING:
+		return x86_tpr_access_reporting(x, argp);
 	case KVM_GET_FPU:
 	case KVM_SET_FPU:
 	case KVM_GET_XSAVE:
@@ -438,6 +472,63 @@ static long x86_nr_mmu_pages(struct axvcpu_vm *vm)
 	return max_t(unsigned long, pages * 20 / 1000, X86_MIN_MMU_PAGES);
 }
 
+/* The flags of struct kvm_clock_data that KVM 6.1 knows. */
+#define X86_CLOCK_FLAGS		(KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | \
+				 KVM_CLOCK_HOST_TSC)
+
+/*
+ * KVM_GET/SET_CLOCK: the VM's clock, in nanoseconds from its creation
+ * unless set.  axvcpu offers its guests no kvmclock, so there is no
+ * master clock tying it to the TSC: KVM then reports no flags.
+ */
+static long x86_clock_ioctl(struct axvcpu_vm *vm, unsigned int ioctl,
+			    void __user *argp)
+{
+	struct kvm_clock_data data;
+	u64 now;
+
+	if (ioctl == KVM_GET_CLOCK) {
+		memset(&data, 0, sizeof(data));
+		data.clock = ktime_get_boottime_ns() + READ_ONCE(vm->clock_offset);
+		return copy_to_user(argp, &data, sizeof(data)) ? -EFAULT : 0;
+	}
+	if (copy_from_user(&data, argp, sizeof(data)))
+		return -EFAULT;
+	/* What KVM_GET_CLOCK may return goes back in; only REALTIME counts. */
+	if (data.flags & ~X86_CLOCK_FLAGS)
+		return -EINVAL;
+	if (data.flags & KVM_CLOCK_REALTIME) {
+		now = ktime_get_real_ns();
+		/* Time passed since the save; the clock never goes back. */
+		if (now > data.realtime)
+			data.clock += now - data.realtime;
+	}
+	WRITE_ONCE(vm->clock_offset, data.clock - ktime_get_boottime_ns());
+	return 0;
+}
+
+/* KVM_ENABLE_CAP on the VM fd: KVM_CAP_MAX_VCPU_ID, once, as KVM x86. */
+static long x86_vm_enable_cap(struct axvcpu_vm *vm, void __user *argp)
+{
+	struct kvm_enable_cap cap;
+	long r = -EINVAL;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags || cap.cap != KVM_CAP_MAX_VCPU_ID ||
+	    cap.args[0] > AXVCPU_MAX_VCPU_ID)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	if (vm->max_vcpu_ids == cap.args[0]) {
+		r = 0;
+	} else if (!vm->max_vcpu_ids) {
+		vm->max_vcpu_ids = cap.args[0];
+		r = 0;
+	}
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
 long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 {
 	struct kvm_irq_routing routing;
@@ -445,6 +536,11 @@ long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 	int r;
 
 	switch (ioctl) {
+	case KVM_GET_CLOCK:
+	case KVM_SET_CLOCK:
+		return x86_clock_ioctl(vm, ioctl, argp);
+	case KVM_ENABLE_CAP:
+		return x86_vm_enable_cap(vm, argp);
 	case KVM_SET_TSS_ADDR:
 		/* Only VMX without unrestricted guest needs it. */
 		return 0;
@@ -483,11 +579,15 @@ int x86_check_extension(long cap)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_DEBUGREGS:
 	case KVM_CAP_MP_STATE:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_USER_NMI:
 		return 1;
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 		return 1;
 	case KVM_CAP_MCE:
 		return X86_MCE_BANKS;
+	case KVM_CAP_ADJUST_CLOCK:
+		return X86_CLOCK_FLAGS;
 	case KVM_CAP_IRQ_ROUTING:
 		return X86_MAX_IRQ_ROUTES;
 	case KVM_CAP_XCRS:
@@ -621,14 +721,17 @@ int x86_exit_io(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 	if (io->string)
 		return x86_exit_string_io(vcpu, x, m, io, rip);
 
+	/*
+	 * RIP moves on as the next KVM_RUN completes the exit, as in KVM:
+	 * a vCPU saved now and restored elsewhere runs the IN or OUT again
+	 * (a VMM completes it first with immediate_exit).
+	 */
 	x86_io_exit_run(vcpu->run, io, 1);
-	if (io->in) {
-		x->pending = X86_PENDING_IN;
-		x->pending_size = io->size;
-	} else {
+	x->pending = io->in ? X86_PENDING_IN : X86_PENDING_OUT;
+	x->pending_size = io->size;
+	x->sio.next_rip = io->next_rip;
+	if (!io->in)
 		memcpy(data, &x->regs[__VCPU_REGS_RAX], io->size);
-	}
-	*rip = io->next_rip;
 	return AXVCPU_EXIT_USER;
 }
 
@@ -757,6 +860,10 @@ int x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 			*rax = *(u32 *)data;	/* zero-extended, as IN does */
 		else
 			memcpy(rax, data, x->pending_size);
+		*rip = x->sio.next_rip;
+		break;
+	case X86_PENDING_OUT:
+		*rip = x->sio.next_rip;
 		break;
 	case X86_PENDING_HYPERCALL:
 		*rax = run->hypercall.ret;
