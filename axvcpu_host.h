@@ -14,6 +14,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/signal.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
@@ -144,6 +145,8 @@ struct axvcpu_vcpu {
 	DECLARE_BITMAP(irq_pending, AXVCPU_NR_IRQS);
 	int guest_cpu;			/* in guest mode there, or -1 */
 	bool in_run;			/* KVM_RUN holds the mutex */
+	bool sigset_active;		/* KVM_SET_SIGNAL_MASK; mutex */
+	sigset_t sigset;
 	wait_queue_head_t wq;		/* BLOCKED sleeps here */
 	struct page *run_pages[AXVCPU_RUN_PAGES_MAX];
 	struct kvm_run *run;

@@ -111,6 +111,37 @@ static int axvcpu_vcpu_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * KVM_SET_SIGNAL_MASK: the thread's signal mask while KVM_RUN runs (a
+ * signal it leaves unblocked ends KVM_RUN with EINTR), or none with a
+ * NULL argument.  As KVM, the length must be the kernel's sigset_t.
+ */
+static long axvcpu_set_signal_mask(struct axvcpu_vcpu *vcpu,
+				   struct kvm_signal_mask __user *argp)
+{
+	struct kvm_signal_mask m;
+	sigset_t set;
+	long r;
+
+	sigemptyset(&set);
+	if (argp) {
+		if (copy_from_user(&m, argp, sizeof(m)))
+			return -EFAULT;
+		if (m.len != sizeof(set))
+			return -EINVAL;
+		if (copy_from_user(&set, argp->sigset, sizeof(set)))
+			return -EFAULT;
+		sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	}
+	r = mutex_lock_killable(&vcpu->mutex);
+	if (r)
+		return r;
+	vcpu->sigset_active = !!argp;
+	vcpu->sigset = set;
+	mutex_unlock(&vcpu->mutex);
+	return 0;
+}
+
 static long axvcpu_vcpu_ioctl(struct file *file, unsigned int ioctl,
 			      unsigned long arg)
 {
@@ -124,6 +155,8 @@ static long axvcpu_vcpu_ioctl(struct file *file, unsigned int ioctl,
 		return arg ? -EINVAL : axvcpu_vcpu_run(vcpu);
 	if (ioctl == KVM_GET_STATS_FD)
 		return axvcpu_vcpu_stats_fd(vcpu);
+	if (ioctl == KVM_SET_SIGNAL_MASK)
+		return axvcpu_set_signal_mask(vcpu, (void __user *)arg);
 	if (_IOC_TYPE(ioctl) == AXVCPU_IO)
 		r = axvcpu_vcpu_state_ioctl(vcpu, ioctl, (void __user *)arg);
 	else

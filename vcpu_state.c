@@ -774,6 +774,9 @@ long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 		return r;
 	/* From here state requests fail at once: see axvcpu_lock_for_request. */
 	WRITE_ONCE(vcpu->in_run, true);
+	/* KVM_SET_SIGNAL_MASK's mask while KVM_RUN runs, as KVM's. */
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &vcpu->sigset, &current->real_blocked);
 	if (!axvcpu_allowed(vcpu, AXVCPU_STEP_RUN)) {
 		r = axvcpu_refuse(vcpu);
 		goto out_unlock;
@@ -815,6 +818,10 @@ long axvcpu_vcpu_run(struct axvcpu_vcpu *vcpu)
 		axvcpu_transition(vcpu, AXVCPU_STATE_READY);
 	}
 out_unlock:
+	if (vcpu->sigset_active) {
+		sigprocmask(SIG_SETMASK, &current->real_blocked, NULL);
+		sigemptyset(&current->real_blocked);
+	}
 	WRITE_ONCE(vcpu->in_run, false);
 	mutex_unlock(&vcpu->mutex);
 	return r;
