@@ -6,12 +6,15 @@
 #ifndef AXVCPU_HOST_H
 #define AXVCPU_HOST_H
 
+#include <linux/align.h>
+#include <linux/bitops.h>
 #include <linux/cpumask.h>
 #include <linux/kref.h>
 #include <linux/kvm.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/signal.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
@@ -38,7 +41,28 @@ struct axvcpu_memslot {
 	unsigned long hva;
 	unsigned long npages;
 	struct page **pages;
+	/*
+	 * KVM_MEM_LOG_DIRTY_PAGES: a bit per page, then as many again for
+	 * what GET/CLEAR_DIRTY_LOG copy (axvcpu_dirty_bytes() each); NULL
+	 * without logging.  A writable slot that logs maps a page writable
+	 * only while its bit is set, and never in 2 MiB blocks.  VM lock.
+	 */
+	unsigned long *dirty;
 };
+
+/* The bytes of one of a slot's two dirty bitmaps: whole longs, as KVM. */
+static inline unsigned long axvcpu_dirty_bytes(const struct axvcpu_memslot *slot)
+{
+	return ALIGN(slot->npages, BITS_PER_LONG) / 8;
+}
+
+/* Does stage 2 map page i of slot writable (VM lock)? */
+static inline bool axvcpu_slot_page_writable(const struct axvcpu_memslot *slot,
+					     unsigned long i)
+{
+	return !(slot->flags & KVM_MEM_READONLY) &&
+	       (!slot->dirty || test_bit(i, slot->dirty));
+}
 
 /* A VM's statistics (stats.c), besides what struct axvcpu_vm holds. */
 struct axvcpu_vm_stat {
@@ -56,6 +80,7 @@ struct axvcpu_vm {
 	unsigned int nr_vcpus;
 	struct axvcpu_memslot *slots[AXVCPU_NR_MEMSLOTS];
 	struct axvcpu_vm_stat stat;
+	u64 manual_dirty_log;		/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 */
 	unsigned long type;		/* KVM_CREATE_VM's */
 	unsigned long nr_mmu_pages;	/* x86: KVM_SET_NR_MMU_PAGES's */
 	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID's; 0: not yet */
@@ -155,6 +180,21 @@ struct axvcpu_arch_ops {
 	void (*vm_destroy)(struct axvcpu_vm *vm);
 	int (*map)(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
 	void (*unmap)(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
+	/*
+	 * Dirty logging, VM lock held.  write_protect: the pages first + j of
+	 * slot for each bit j set in the n bits of mask lose write access,
+	 * and the backend's own TLB invalidation for it is under way (the
+	 * caller then syncs the guests, as after an unmap).  retry_fault: a
+	 * stage-2 fault at gpa, in slot; make_writable says the guest wrote
+	 * a page whose slot logs and the entry is to allow writes now.  True
+	 * when the entry allows the access (the guest may run again), false
+	 * when it is not there to allow it.
+	 */
+	void (*write_protect)(struct axvcpu_vm *vm, struct axvcpu_memslot *slot,
+			      const unsigned long *mask, unsigned long first,
+			      unsigned long n);
+	bool (*retry_fault)(struct axvcpu_vm *vm, u64 gpa, bool write,
+			    bool make_writable);
 	int (*vcpu_create)(struct axvcpu_vcpu *vcpu);
 	void (*vcpu_destroy)(struct axvcpu_vcpu *vcpu);
 	int (*vcpu_setup)(struct axvcpu_vcpu *vcpu,
@@ -218,6 +258,13 @@ int axvcpu_set_memory_region(struct axvcpu_vm *vm,
 			     const struct kvm_userspace_memory_region *mem);
 void axvcpu_free_memslots(struct axvcpu_vm *vm);
 bool axvcpu_slot_huge_ok(const struct axvcpu_memslot *slot, unsigned long i);
+struct axvcpu_memslot *axvcpu_find_slot(struct axvcpu_vm *vm, u64 gpa);
+void axvcpu_mark_dirty(struct axvcpu_memslot *slot, u64 gpa);
+bool axvcpu_stage2_fault(struct axvcpu_vm *vm, u64 gpa, bool write);
+long axvcpu_dirty_log_ioctl(struct axvcpu_vm *vm, unsigned int ioctl,
+			    void __user *argp);
+int axvcpu_enable_manual_dirty_log(struct axvcpu_vm *vm,
+				   const struct kvm_enable_cap *cap);
 long axvcpu_pinned_pages(void);
 /* Stage-2 table pages of all VMs, freed ones not counted (debugfs). */
 extern atomic_long_t axvcpu_nr_table_pages;

@@ -64,6 +64,11 @@ static long axvcpu_check_extension(long cap)
 		return AXVCPU_MAX_VCPU_ID;
 	case KVM_CAP_NR_MEMSLOTS:
 		return AXVCPU_NR_MEMSLOTS;
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		/* The options KVM_ENABLE_CAP takes; the dirty ring stays 0. */
+		return axvcpu_arch->write_protect ?
+		       KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
+		       KVM_DIRTY_LOG_INITIALLY_SET : 0;
 	default:
 		return axvcpu_arch->check_extension ?
 		       axvcpu_arch->check_extension(cap) : 0;
@@ -366,6 +371,29 @@ static int axvcpu_vm_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * KVM_ENABLE_CAP on the VM fd: KVM's generic capabilities here, then the
+ * architecture's; one KVM does not know anywhere is EINVAL.
+ */
+static long axvcpu_vm_enable_cap(struct axvcpu_vm *vm, void __user *argp)
+{
+	struct kvm_enable_cap cap;
+	long r;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	switch (cap.cap) {
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		if (!axvcpu_arch->write_protect)
+			return -EINVAL;
+		return axvcpu_enable_manual_dirty_log(vm, &cap);
+	default:
+		r = axvcpu_arch->vm_ioctl ?
+		    axvcpu_arch->vm_ioctl(vm, KVM_ENABLE_CAP, argp) : -ENOTTY;
+		return r == -ENOTTY ? -EINVAL : r;
+	}
+}
+
 static long axvcpu_vm_ioctl(struct file *file, unsigned int ioctl,
 			    unsigned long arg)
 {
@@ -400,12 +428,20 @@ static long axvcpu_vm_ioctl(struct file *file, unsigned int ioctl,
 		return r;
 	case KVM_CHECK_EXTENSION:
 		return axvcpu_check_extension(arg);
+	case KVM_ENABLE_CAP:
+		return axvcpu_vm_enable_cap(vm, argp);
+	case KVM_GET_DIRTY_LOG:
+	case KVM_CLEAR_DIRTY_LOG:
+		if (!axvcpu_arch->write_protect)
+			break;
+		return axvcpu_dirty_log_ioctl(vm, ioctl, argp);
 	case KVM_GET_STATS_FD:
 		return axvcpu_vm_stats_fd(vm);
 	default:
-		return axvcpu_arch->vm_ioctl ?
-		       axvcpu_arch->vm_ioctl(vm, ioctl, argp) : -ENOTTY;
+		break;
 	}
+	return axvcpu_arch->vm_ioctl ? axvcpu_arch->vm_ioctl(vm, ioctl, argp) :
+	       -ENOTTY;
 }
 
 static const struct file_operations axvcpu_vm_fops = {

@@ -435,6 +435,24 @@ static void arm64_guest_serror(struct axvcpu_vcpu *vcpu, u64 esr)
 	to_arm64(vcpu)->vserror = true;
 }
 
+/*
+ * A stage-2 abort that memory.c resolves: a write to a logged page, or an
+ * access a slot allows by now.  As KVM, a walk of the guest's own tables
+ * counts as a write on a permission fault (the hardware setting its
+ * access or dirty flag), and as a read otherwise.
+ */
+static bool arm64_abort_retry(struct axvcpu_vcpu *vcpu, u64 esr)
+{
+	bool write = (esr & ESR_ELx_S1PTW) ?
+		     (esr & ESR_ELx_FSC_TYPE) == ESR_ELx_FSC_PERM :
+		     ESR_ELx_EC(esr) == ESR_ELx_EC_DABT_LOW &&
+		     (esr & ESR_ELx_WNR);
+
+	return axvcpu_stage2_fault(vcpu->vm,
+				   arm64_fault_ipa(&to_arm64(vcpu)->exit),
+				   write);
+}
+
 /* A data abort at stage 2: no slot, or a write to a read-only one. */
 static int arm64_exit_dabt(struct axvcpu_vcpu *vcpu)
 {
@@ -447,6 +465,8 @@ static int arm64_exit_dabt(struct axvcpu_vcpu *vcpu)
 		a->vserror = true;
 		return AXVCPU_EXIT_CONTINUE;
 	}
+	if (arm64_abort_retry(vcpu, esr))
+		return AXVCPU_EXIT_CONTINUE;
 	if (esr & ESR_ELx_S1PTW)
 		return arm64_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
 	/*
@@ -557,6 +577,8 @@ static int arm64_exit_sync(struct axvcpu_vcpu *vcpu)
 			a->vserror = true;
 			return AXVCPU_EXIT_CONTINUE;
 		}
+		if (arm64_abort_retry(vcpu, esr))
+			return AXVCPU_EXIT_CONTINUE;
 		/* Code outside the guest's memory cannot be run. */
 		return arm64_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
 	case ESR_ELx_EC_SYS64:
@@ -722,6 +744,8 @@ static const struct axvcpu_arch_ops arm64_ops = {
 	.vm_destroy = arm64_vm_destroy,
 	.map = arm64_map,
 	.unmap = arm64_stage2_unmap,
+	.write_protect = arm64_stage2_write_protect,
+	.retry_fault = arm64_stage2_retry_fault,
 	.vcpu_create = arm64_vcpu_create,
 	.vcpu_destroy = arm64_vcpu_destroy,
 	.vcpu_setup = arm64_vcpu_setup,

@@ -150,6 +150,12 @@ int arm64_stage2_init(struct arm64_vm *v);
 void arm64_stage2_free(struct arm64_vm *v);
 int arm64_stage2_map(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
 void arm64_stage2_unmap(struct axvcpu_vm *vm, struct axvcpu_memslot *slot);
+void arm64_stage2_write_protect(struct axvcpu_vm *vm,
+				struct axvcpu_memslot *slot,
+				const unsigned long *mask, unsigned long first,
+				unsigned long n);
+bool arm64_stage2_retry_fault(struct axvcpu_vm *vm, u64 gpa, bool write,
+			      bool make_writable);
 void arm64_stage2_clean(struct axvcpu_vm *vm);
 void arm64_vmid_update(struct arm64_vm *v);
 u64 arm64_vttbr(struct arm64_vm *v);

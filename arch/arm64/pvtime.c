@@ -49,19 +49,14 @@ bool arm64_pvtime_supported(void)
  */
 static struct page *guest_page(struct axvcpu_vm *vm, u64 gpa, bool write)
 {
-	struct axvcpu_memslot *s;
-	unsigned int i;
+	struct axvcpu_memslot *s = axvcpu_find_slot(vm, gpa);
 
-	lockdep_assert_held(&vm->lock);
-	for (i = 0; i < AXVCPU_NR_MEMSLOTS; i++) {
-		s = vm->slots[i];
-		if (!s || gpa < s->gpa || gpa - s->gpa >= s->size)
-			continue;
-		if (write && (s->flags & KVM_MEM_READONLY))
-			return NULL;
-		return s->pages[(gpa - s->gpa) >> PAGE_SHIFT];
-	}
-	return NULL;
+	if (!s || (write && (s->flags & KVM_MEM_READONLY)))
+		return NULL;
+	/* What the kernel writes is the guest's, as KVM logs it. */
+	if (write)
+		axvcpu_mark_dirty(s, gpa);
+	return s->pages[(gpa - s->gpa) >> PAGE_SHIFT];
 }
 
 /* Copy to or from guest memory, inside one page; VM lock held. */

@@ -13,6 +13,13 @@
  * invalidates the VMID's TLB entries on every CPU (the broadcast TLBI)
  * before the pages can go.  Called under the VM lock.
  *
+ * A slot that logs dirty pages has 4 KiB pages only, writable while the
+ * page's bit is set (axvcpu_slot_page_writable()).  Write access changes
+ * in place, without break-before-make (the output address and attributes
+ * stay), and the TLBs forget the old permission: every CPU's for
+ * arm64_stage2_write_protect(), and for the entry made writable after a
+ * permission fault too, since a TLB may keep the entry that faulted.
+ *
  * VMIDs are allocated as KVM (and the kernel, for ASIDs) allocates them:
  * a VM's id is a generation above the VMID bits.  A vCPU entering the
  * guest in a generation its VM has no VMID for takes a free one; when
@@ -317,8 +324,6 @@ int arm64_stage2_map(struct axvcpu_vm *vm, struct axvcpu_memslot *slot)
 
 	if (slot->gpa + slot->size > BIT_ULL(S2_IPA_BITS))
 		return -EFAULT;	/* beyond the guest's physical space, as KVM */
-	if (!(slot->flags & KVM_MEM_READONLY))
-		prot |= S2AP_W;
 
 	while (i < slot->npages) {
 		u64 gpa = slot->gpa + i * PAGE_SIZE;
@@ -341,6 +346,7 @@ int arm64_stage2_map(struct axvcpu_vm *vm, struct axvcpu_memslot *slot)
 			s2_break(v, e, huge ? 2 : 3, gpa, size);
 		s2_clean_to_poc(page_address(slot->pages[i]), size);
 		WRITE_ONCE(*e, page_to_phys(slot->pages[i]) | prot |
+			   (axvcpu_slot_page_writable(slot, i) ? S2AP_W : 0) |
 			   (huge ? S2_BLOCK : S2_TABLE));
 		i += huge ? S2_BLOCK_PAGES : 1;
 	}
@@ -393,6 +399,57 @@ static void s2_flush(struct arm64_vm *v, u64 gpa, u64 size)
 	write_sysreg(vttbr, vttbr_el2);
 	isb();
 	local_irq_restore(flags);
+}
+
+/* The level-3 entry (a 4 KiB page) that maps gpa, or NULL. */
+static u64 *s2_page(struct arm64_vm *v, u64 gpa)
+{
+	u64 *e = s2_entry(v, gpa, 3, false);
+
+	return e && (*e & S2_TABLE) == S2_TABLE ? e : NULL;
+}
+
+/* The logged pages first + j of slot, for each bit j of mask, read-only. */
+void arm64_stage2_write_protect(struct axvcpu_vm *vm,
+				struct axvcpu_memslot *slot,
+				const unsigned long *mask, unsigned long first,
+				unsigned long n)
+{
+	struct arm64_vm *v = vm->arch;
+	unsigned long j;
+	u64 *e;
+
+	for_each_set_bit(j, mask, n) {
+		e = s2_page(v, slot->gpa + (first + j) * PAGE_SIZE);
+		if (e)
+			WRITE_ONCE(*e, *e & ~S2AP_W);
+	}
+	/* Before a CPU can use the old permission no more. */
+	s2_flush(v, 0, 0);
+}
+
+/*
+ * A stage-2 abort at gpa of a slot: true when its entry allows the access
+ * now, after giving a logged page its write permission back when
+ * make_writable.
+ */
+bool arm64_stage2_retry_fault(struct axvcpu_vm *vm, u64 gpa, bool write,
+			      bool make_writable)
+{
+	struct arm64_vm *v = vm->arch;
+	u64 *e = s2_entry(v, gpa, 2, false);
+
+	/* A block, else the page under it. */
+	if (!e || (*e & S2_TABLE) != S2_BLOCK)
+		e = s2_page(v, gpa);
+	if (!e || !(*e & S2_VALID))
+		return false;
+	if (make_writable && (*e & S2_TABLE) == S2_TABLE &&
+	    !(*e & S2AP_W)) {
+		WRITE_ONCE(*e, *e | S2AP_W);
+		s2_flush(v, gpa & PAGE_MASK, PAGE_SIZE);
+	}
+	return !write || (*e & S2AP_W);
 }
 
 /*

@@ -29,30 +29,25 @@ static bool x86_rw_gpa(struct axvcpu_vm *vm, u64 gpa, void *buf,
 		       unsigned int len, bool write)
 {
 	bool ok = true;
-	int i;
 
 	mutex_lock(&vm->lock);
 	while (len && ok) {
 		unsigned int off = offset_in_page(gpa);
 		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
-		struct axvcpu_memslot *slot = NULL;
+		struct axvcpu_memslot *slot = axvcpu_find_slot(vm, gpa);
 		void *p;
 
-		for (i = 0; i < AXVCPU_NR_MEMSLOTS && !slot; i++) {
-			struct axvcpu_memslot *s = vm->slots[i];
-
-			if (s && gpa >= s->gpa && gpa - s->gpa < s->size)
-				slot = s;
-		}
 		if (!slot || (write && (slot->flags & KVM_MEM_READONLY))) {
 			ok = false;
 			break;
 		}
 		p = kmap_local_page(slot->pages[(gpa - slot->gpa) >> PAGE_SHIFT]);
-		if (write)
+		if (write) {
 			memcpy(p + off, buf, n);
-		else
+			axvcpu_mark_dirty(slot, gpa);
+		} else {
 			memcpy(buf, p + off, n);
+		}
 		kunmap_local(p);
 		buf += n;
 		gpa += n;

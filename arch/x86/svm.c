@@ -54,6 +54,7 @@ static inline void svm_stgi(void)
 #define SVM_EXITINFO_DR_GPR	0xfULL
 
 /* Nested page fault error code (EXITINFO1): the guest-physical access. */
+#define SVM_NPF_WRITE		BIT_ULL(1)
 #define SVM_NPF_FETCH		BIT_ULL(4)
 #define SVM_NPF_FINAL		BIT_ULL(32)	/* not a guest table walk */
 
@@ -685,6 +686,13 @@ static int svm_exit_npf(struct axvcpu_vcpu *vcpu)
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct x86_cpu_mode m;
 
+	/*
+	 * A logged page written (the guest's table walk too, for its A/D
+	 * bits), or a slot changed meanwhile: nothing for userspace.
+	 */
+	if (axvcpu_stage2_fault(vcpu->vm, c->exit_info_2,
+				c->exit_info_1 & SVM_NPF_WRITE))
+		return AXVCPU_EXIT_CONTINUE;
 	svm_cpu_mode(svm, &m);
 	if ((c->exit_info_1 & SVM_NPF_FETCH) ||
 	    !(c->exit_info_1 & SVM_NPF_FINAL))
@@ -1158,6 +1166,8 @@ static const struct axvcpu_arch_ops svm_ops = {
 	.vm_destroy = svm_vm_destroy,
 	.map = svm_map,
 	.unmap = svm_unmap,
+	.write_protect = x86_tdp_write_protect,
+	.retry_fault = x86_tdp_retry_fault,
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,
 	.vcpu_setup = svm_vcpu_setup,

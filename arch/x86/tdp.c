@@ -8,6 +8,12 @@
  * A 2 MiB entry maps a 2 MiB aligned guest range whose pinned pages are
  * physically contiguous and aligned; everything else gets 4 KiB entries.
  *
+ * A slot that logs dirty pages has 4 KiB entries only, writable while the
+ * page's bit is set (axvcpu_slot_page_writable()); x86_tdp_write_protect()
+ * takes the write bit away and x86_tdp_retry_fault() gives it back on the
+ * guest's next write.  Making an entry more permissive needs no flush:
+ * the fault already dropped what the TLB held for that address.
+ *
  * A table that an unmap empties is unlinked at once and freed at the next
  * map or unmap, or with the VM: after the unmap, memory.c waits until no
  * vCPU is in guest mode with the old tables, whose walks may still read
@@ -82,14 +88,11 @@ static u64 *tdp_entry(struct x86_tdp *t, u64 gpa, int level, bool alloc)
 int x86_tdp_map(struct x86_tdp *t, struct axvcpu_memslot *slot)
 {
 	const struct x86_tdp_format *f = t->fmt;
-	u64 prot = f->leaf;
 	unsigned long i = 0;
 
 	/* Beyond what the levels translate: no such guest-physical address. */
 	if (slot->gpa + slot->size > BIT_ULL(PAGE_SHIFT + 9 * f->levels))
 		return -EINVAL;
-	if (!(slot->flags & KVM_MEM_READONLY))
-		prot |= f->write;
 	tdp_free_unlinked(t);
 
 	while (i < slot->npages) {
@@ -106,11 +109,66 @@ int x86_tdp_map(struct x86_tdp *t, struct axvcpu_memslot *slot)
 			x86_tdp_unmap(t, slot);
 			return -ENOMEM;
 		}
-		*e = page_to_phys(slot->pages[i]) | prot | (huge ? f->huge : 0);
+		*e = page_to_phys(slot->pages[i]) | f->leaf |
+		     (axvcpu_slot_page_writable(slot, i) ? f->write : 0) |
+		     (huge ? f->huge : 0);
 		i += huge ? TDP_HUGE_PAGES : 1;
 	}
 	atomic64_inc(&t->gen);
 	return 0;
+}
+
+/* The leaf entry that maps gpa (4 KiB or 2 MiB), or NULL. */
+static u64 *tdp_leaf(struct x86_tdp *t, u64 gpa)
+{
+	const struct x86_tdp_format *f = t->fmt;
+	u64 *table = t->root, *e = NULL;
+	int l;
+
+	for (l = f->levels; l >= 1; l--) {
+		e = &table[tdp_index(gpa, l)];
+		if (!(*e & f->present))
+			return NULL;
+		if (l == 1 || (*e & f->huge))
+			return e;
+		table = tdp_table(*e);
+	}
+	return e;
+}
+
+/* The logged pages first + j of slot, for each bit j of mask, read-only. */
+void x86_tdp_write_protect(struct axvcpu_vm *vm, struct axvcpu_memslot *slot,
+			   const unsigned long *mask, unsigned long first,
+			   unsigned long n)
+{
+	struct x86_tdp *t = vm->arch;
+	unsigned long j;
+	u64 *e;
+
+	for_each_set_bit(j, mask, n) {
+		e = tdp_leaf(t, slot->gpa + (first + j) * PAGE_SIZE);
+		if (e && !(*e & t->fmt->huge))
+			WRITE_ONCE(*e, *e & ~t->fmt->write);
+	}
+	/* Every vCPU flushes its TLB tag before it enters again. */
+	atomic64_inc(&t->gen);
+}
+
+/*
+ * A fault at gpa of a slot: true when its entry allows the access now,
+ * after giving a logged page its write bit back when make_writable.
+ */
+bool x86_tdp_retry_fault(struct axvcpu_vm *vm, u64 gpa, bool write,
+			 bool make_writable)
+{
+	struct x86_tdp *t = vm->arch;
+	u64 *e = tdp_leaf(t, gpa);
+
+	if (!e)
+		return false;
+	if (make_writable && !(*e & t->fmt->huge))
+		WRITE_ONCE(*e, *e | t->fmt->write);
+	return !write || (*e & t->fmt->write);
 }
 
 /*

@@ -131,10 +131,12 @@ struct vmx_vcpu {
 };
 
 struct vmx_vm {
-	struct x86_tdp tdp;		/* the EPT tables */
+	struct x86_tdp tdp;		/* the EPT tables: first, see x86_tdp */
 	u64 eptp;
 	u64 serial;			/* x86_vm_serial() */
 };
+
+static_assert(offsetof(struct vmx_vm, tdp) == 0);
 
 static DEFINE_PER_CPU(struct vmx_cpu, vmx_cpu);
 static DEFINE_IDA(vmx_vpids);
@@ -1162,6 +1164,13 @@ static int vmx_exit_ept_violation(struct axvcpu_vcpu *vcpu)
 	u64 q = vmx->exit.qual;
 	struct x86_cpu_mode m;
 
+	/*
+	 * A logged page written (the guest's table walk too, for its A/D
+	 * bits), or a slot changed meanwhile: nothing for userspace.
+	 */
+	if (axvcpu_stage2_fault(vcpu->vm, vmx->exit.gpa,
+				q & EPT_VIOLATION_ACC_WRITE))
+		return AXVCPU_EXIT_CONTINUE;
 	vmx_cpu_mode(vmx, &m);
 	if ((q & EPT_VIOLATION_ACC_INSTR) ||
 	    !(q & BIT(EPT_VIOLATION_GVA_IS_VALID_BIT)) ||
@@ -1716,6 +1725,8 @@ static const struct axvcpu_arch_ops vmx_ops = {
 	.vm_destroy = vmx_vm_destroy,
 	.map = vmx_map,
 	.unmap = vmx_unmap,
+	.write_protect = x86_tdp_write_protect,
+	.retry_fault = x86_tdp_retry_fault,
 	.vcpu_create = vmx_vcpu_create,
 	.vcpu_destroy = vmx_vcpu_destroy,
 	.vcpu_setup = vmx_vcpu_setup,

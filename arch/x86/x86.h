@@ -190,6 +190,10 @@ struct x86_tdp_format {
 	int levels;
 };
 
+/*
+ * Each x86 backend's VM (vm->arch) starts with its x86_tdp, so that the
+ * dirty-logging ops are tdp.c's own.
+ */
 struct x86_tdp {
 	u64 *root;
 	const struct x86_tdp_format *fmt;
@@ -221,6 +225,11 @@ int x86_tdp_init(struct x86_tdp *t, const struct x86_tdp_format *fmt);
 void x86_tdp_free(struct x86_tdp *t);
 int x86_tdp_map(struct x86_tdp *t, struct axvcpu_memslot *slot);
 void x86_tdp_unmap(struct x86_tdp *t, struct axvcpu_memslot *slot);
+void x86_tdp_write_protect(struct axvcpu_vm *vm, struct axvcpu_memslot *slot,
+			   const unsigned long *mask, unsigned long first,
+			   unsigned long n);
+bool x86_tdp_retry_fault(struct axvcpu_vm *vm, u64 gpa, bool write,
+			 bool make_writable);
 
 void x86_reset_regs(struct x86_vcpu *x);
 void x86_reset_segs(struct x86_segs *s, u64 *rip);

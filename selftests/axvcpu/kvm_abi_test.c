@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -619,6 +620,76 @@ TEST_F(kvm, immediate_exit)
 
 	ASSERT_EQ(0, munmap(run, size));
 	ASSERT_EQ(0, close(fd));
+}
+
+static void sigusr1_handler(int sig)
+{
+}
+
+static int set_signal_mask(int fd, __u32 len, const sigset_t *set)
+{
+	struct {
+		struct kvm_signal_mask m;
+		__u8 set[8];
+	} arg = { .m.len = len };
+
+	if (!set)
+		return do_ioctl_ptr(fd, KVM_SET_SIGNAL_MASK, NULL);
+	memcpy(arg.set, set, sizeof(arg.set));
+	return do_ioctl_ptr(fd, KVM_SET_SIGNAL_MASK, &arg);
+}
+
+/*
+ * KVM_SET_SIGNAL_MASK: the thread's mask while KVM_RUN runs.  A signal the
+ * thread blocks but the vCPU's mask lets through ends KVM_RUN (EINTR) and
+ * is still pending after it, blocked again.
+ */
+TEST_F(kvm, signal_mask)
+{
+	sigset_t block, none, pending;
+	struct kvm_run *run;
+	int size, fd;
+	void *mem;
+
+	/*
+	 * Memory, for x86 KVM sizes its page tables by it (ENOSPC without),
+	 * and a vCPU initialized on arm64 (create_vcpu), so that KVM_RUN
+	 * gets as far as the signal.
+	 */
+	mem = mem_alloc(256);
+	ASSERT_NE(NULL, mem);
+	ASSERT_EQ(0, set_region(self->vm_fd, 0, 0, 0, 256 * page_size(), mem));
+	fd = create_vcpu(self->vm_fd, 0);
+	ASSERT_LE(0, fd);
+	size = vcpu_mmap_size(self->sys_fd);
+	run = map_run(fd, size);
+	ASSERT_NE(NULL, run);
+
+	sigemptyset(&none);
+	/* The length is the kernel's sigset_t, 8 bytes. */
+	EXPECT_EQ(-EINVAL, set_signal_mask(fd, 4, &none));
+	EXPECT_EQ(-EINVAL, set_signal_mask(fd, 16, &none));
+	EXPECT_EQ(0, set_signal_mask(fd, 0, NULL));
+	EXPECT_EQ(0, set_signal_mask(fd, 8, &none));
+
+	signal(SIGUSR1, sigusr1_handler);
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &block, NULL));
+	ASSERT_EQ(0, raise(SIGUSR1));
+	EXPECT_EQ(-EINTR, vcpu_run(fd));
+	ASSERT_EQ(0, sigpending(&pending));
+	EXPECT_TRUE(sigismember(&pending, SIGUSR1));
+
+	/* Take it; the thread's own mask is as it was. */
+	ASSERT_EQ(0, sigprocmask(SIG_UNBLOCK, &block, NULL));
+	ASSERT_EQ(0, sigpending(&pending));
+	EXPECT_FALSE(sigismember(&pending, SIGUSR1));
+	EXPECT_EQ(0, set_signal_mask(fd, 0, NULL));
+
+	ASSERT_EQ(0, munmap(run, size));
+	ASSERT_EQ(0, close(fd));
+	mem_free(mem, 256);
 }
 
 /* A fresh VM with a running vCPU can still be made. */
