@@ -59,6 +59,7 @@ struct axvcpu_vm {
 	unsigned long type;		/* KVM_CREATE_VM's */
 	unsigned long nr_mmu_pages;	/* x86: KVM_SET_NR_MMU_PAGES's */
 	void *arch;
+	void *irqchip;			/* x86: KVM_CREATE_IRQCHIP's; VM lock */
 };
 
 /* Arch steps on a vCPU, each run through axvcpu_arch_step(). */

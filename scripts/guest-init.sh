@@ -74,7 +74,7 @@ KO=/lib/modules/axvcpu.ko
 # The tests that also run against /dev/kvm: KVM is the reference, and
 # both runs must pass the same tests.
 KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test x86_stress_test
-	x86_mmio_test x86_state_test
+	x86_mmio_test x86_state_test x86_irqchip_test
 	qemu_linux_test
 	arm64_guest_test
 	axvm_test kvm-selftests"

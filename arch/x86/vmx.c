@@ -663,6 +663,7 @@ static int vmx_vm_init(struct axvcpu_vm *vm)
 
 static void vmx_vm_destroy(struct axvcpu_vm *vm)
 {
+	x86_irqchip_free(vm);
 	x86_tdp_free(&((struct vmx_vm *)vm->arch)->tdp);
 	kfree(vm->arch);
 	vm->arch = NULL;
@@ -710,8 +711,15 @@ static int vmx_vcpu_create(struct axvcpu_vcpu *vcpu)
 	vmx->vcpu = vcpu;
 	vcpu->arch = vmx;
 	vmx_reset(vmx);
+	r = x86_lapic_create(vcpu, &vmx->x);
+	if (r)
+		goto out_free_vpid;
 	return 0;
 
+out_free_vpid:
+	vcpu->arch = NULL;
+	if (vmx->vpid)
+		ida_free(&vmx_vpids, vmx->vpid);
 out_free_fpu:
 	fpu_free_guest_fpstate(&vmx->fpu);
 out_free_page:
@@ -732,6 +740,7 @@ static void vmx_vcpu_destroy(struct axvcpu_vcpu *vcpu)
 		vmx_vcpu_unbind(vcpu);
 	if (vmx->vpid)
 		ida_free(&vmx_vpids, vmx->vpid);
+	x86_lapic_free(vcpu, &vmx->x);
 	x86_cpuid_free(&vmx->x);
 	fpu_free_guest_fpstate(&vmx->fpu);
 	__free_page(vmx->vmcs);
@@ -807,6 +816,15 @@ static bool vmx_vcpu_interruptible(struct axvcpu_vcpu *vcpu)
 	return vmx_interruptible(to_vmx(vcpu));
 }
 
+/* A BLOCKED vCPU with an in-kernel APIC wakes when that makes it runnable. */
+static bool vmx_vcpu_runnable(struct axvcpu_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	return vmx->x.apic && x86_lapic_runnable(vmx->x.apic,
+						 vmx_interruptible(vmx));
+}
+
 /*
  * Deliver the highest injected vector when the guest can take it; until
  * then, and for request_interrupt_window, wait for the window to open.
@@ -816,7 +834,10 @@ static void vmx_inject_pending(struct axvcpu_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int vec;
 
-	vec = x86_next_irq(vcpu, vmx->event & INTR_INFO_VALID_MASK,
+	/* With an in-kernel APIC, the guest's CR8 is its TPR. */
+	if (vmx->x.apic)
+		vmx->cr8 = x86_lapic_sync_cr8(vmx->x.apic, vmx->cr8);
+	vec = x86_next_irq(vcpu, vmx->x.apic, vmx->event & INTR_INFO_VALID_MASK,
 			   vmx_interruptible(vmx), &vmx->window);
 	if (vec >= 0)
 		vmx->event = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | vec;
@@ -900,6 +921,12 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	u32 proc;
 	int r;
 
+	/* Halted, or waiting for INIT/SIPI: x86_lapic_exit() says what next. */
+	if (vmx->x.apic &&
+	    !x86_lapic_may_enter(vmx->x.apic, vmx_interruptible(vmx))) {
+		vmx->x.apic_exit = true;
+		return 0;
+	}
 	x86_fpu_reload();
 	r = vmx_load(vmx);
 	if (r)
@@ -1311,6 +1338,8 @@ static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 	struct vmx_exit *e = &vmx->exit;
 	struct kvm_run *run = vcpu->run;
 
+	if (vmx->x.apic_exit)
+		return x86_lapic_exit(vcpu, &vmx->x, &vmx_sregs_ops, &vmx->rip);
 	if (e->reason == VMX_EXIT_VMFAIL) {
 		/* KVM's answer to a VMLAUNCH that failed: the error number. */
 		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
@@ -1344,7 +1373,8 @@ static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 		return AXVCPU_EXIT_CONTINUE;
 	case EXIT_REASON_HLT:
 		vmx_skip_insn(vmx);
-		return AXVCPU_EXIT_HALT;
+		return vmx->x.apic ? x86_lapic_halt(vmx->x.apic) :
+				     AXVCPU_EXIT_HALT;
 	case EXIT_REASON_IO_INSTRUCTION:
 		return vmx_exit_io(vcpu);
 	case EXIT_REASON_CPUID:
@@ -1422,7 +1452,8 @@ static int vmx_run_begin(struct axvcpu_vcpu *vcpu)
 					 &vmx->rflags);
 	}
 	/* Without an in-kernel APIC the VMM's TPR is CR8 (KVM applies it). */
-	vmx->cr8 = READ_ONCE(vcpu->run->cr8) & 0xf;
+	if (!vmx->x.apic)
+		vmx->cr8 = READ_ONCE(vcpu->run->cr8) & 0xf;
 	fpu_swap_kvm_fpstate(&vmx->fpu, true);
 	return r;
 }
@@ -1617,6 +1648,7 @@ static const struct axvcpu_arch_ops vmx_ops = {
 	.vcpu_run_begin = vmx_run_begin,
 	.vcpu_run_end = vmx_run_end,
 	.vcpu_interruptible = vmx_vcpu_interruptible,
+	.vcpu_runnable = vmx_vcpu_runnable,
 	.vcpu_ioctl = vmx_vcpu_ioctl,
 	.vm_ioctl = x86_vm_ioctl,
 	.dev_ioctl = x86_dev_ioctl,
