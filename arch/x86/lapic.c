@@ -93,6 +93,11 @@ static void lapic_vec_clear(struct x86_lapic *a, unsigned int base, u8 vec)
 	*lapic_vec_reg(a, base, vec) &= ~BIT(vec % 32);
 }
 
+static bool lapic_vec_test(struct x86_lapic *a, unsigned int base, u8 vec)
+{
+	return *lapic_vec_reg(a, base, vec) & BIT(vec % 32);
+}
+
 static int lapic_highest(const struct x86_lapic *a, unsigned int base)
 {
 	int i;
@@ -257,25 +262,44 @@ static bool lapic_match(const struct x86_lapic *src,
 }
 
 /*
- * An ICR write of src.  Lowest priority goes to the first APIC of the
- * destination (by vCPU id): KVM arbitrates among them, any one is right.
+ * An interrupt for the destination of icr (fields of an ICR) and dest,
+ * from src (NULL: the IOAPIC).  Lowest priority goes to the first APIC of
+ * the destination (by vCPU id): KVM arbitrates among them, any one is
+ * right.  The number of APICs that took it.
  */
-static void lapic_send_ipi(struct x86_lapic *src, u32 icr, u8 dest)
+static int lapic_send(struct x86_irqchip *chip, struct x86_lapic *src,
+		      u32 icr, u8 dest, bool level)
 {
 	u32 mode = icr & APIC_DM_FIXED_MASK;
 	struct x86_lapic *a;
 	unsigned long i;
+	int n = 0;
 
 	rcu_read_lock();
-	xa_for_each(&src->chip->apics, i, a) {
+	xa_for_each(&chip->apics, i, a) {
 		if (!lapic_match(src, a, icr, dest))
 			continue;
-		lapic_deliver(a, mode, icr & APIC_VECTOR_MASK,
-			      icr & APIC_INT_LEVELTRIG, icr & APIC_INT_ASSERT);
+		n += lapic_deliver(a, mode, icr & APIC_VECTOR_MASK, level,
+				   !src || (icr & APIC_INT_ASSERT));
 		if (mode == APIC_DM_LOWEST)
 			break;
 	}
 	rcu_read_unlock();
+	return n;
+}
+
+/* An ICR write of src. */
+static void lapic_send_ipi(struct x86_lapic *src, u32 icr, u8 dest)
+{
+	lapic_send(src->chip, src, icr, dest, icr & APIC_INT_LEVELTRIG);
+}
+
+/* An interrupt from the IOAPIC: a redirection entry's fields.  Any thread. */
+int x86_lapic_irq(struct x86_irqchip *chip, u8 dest, bool logical, u32 mode,
+		  u8 vec, bool level)
+{
+	return lapic_send(chip, NULL, mode | vec |
+			  (logical ? APIC_DEST_LOGICAL : 0), dest, level);
 }
 
 /* --- the timer ------------------------------------------------------------- */
@@ -394,19 +418,23 @@ static void lapic_mask_lvts(struct x86_lapic *a)
 			  lapic_get(a, APIC_LVTT + 0x10 * i) | APIC_LVT_MASKED);
 }
 
-/* EOI: the highest vector in service is done. */
+/* EOI: the highest vector in service is done; a level one's, the IOAPIC's. */
 static void lapic_eoi(struct x86_lapic *a)
 {
 	unsigned long flags;
+	bool level = false;
 	int vec;
 
 	raw_spin_lock_irqsave(&a->lock, flags);
 	vec = lapic_highest(a, APIC_ISR);
 	if (vec >= 0) {
 		lapic_vec_clear(a, APIC_ISR, vec);
+		level = lapic_vec_test(a, APIC_TMR, vec);
 		lapic_update_ppr(a);
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
+	if (level)
+		x86_ioapic_eoi(a->chip, vec);
 }
 
 /* Writes that change only the page, under the lock. */
@@ -497,11 +525,10 @@ static void lapic_write(struct x86_lapic *a, unsigned int reg, u32 val)
 			lapic_timer_start(a, left);
 		return;
 	}
+	/* A software disable masks the LVTs; the timer counts on, as KVM's. */
 	raw_spin_lock_irqsave(&a->lock, flags);
 	lapic_write_locked(a, reg, val);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
-	if (reg == APIC_SPIV && !(val & APIC_SPIV_APIC_ENABLED))
-		lapic_timer_stop(a);
 }
 
 /*
@@ -867,9 +894,16 @@ int x86_irqchip_create(struct axvcpu_vm *vm)
 	chip = kzalloc(sizeof(*chip), GFP_KERNEL_ACCOUNT);
 	if (!chip)
 		goto out_unlock;
+	chip->ioapic = x86_ioapic_alloc();
+	if (!chip->ioapic)
+		goto out_free_chip;
 	xa_init(&chip->apics);
 	vm->irqchip = chip;
-	r = 0;
+	mutex_unlock(&vm->lock);
+	return 0;
+
+out_free_chip:
+	kfree(chip);
 out_unlock:
 	mutex_unlock(&vm->lock);
 	return r;
@@ -882,6 +916,7 @@ void x86_irqchip_free(struct axvcpu_vm *vm)
 	if (!chip)
 		return;
 	xa_destroy(&chip->apics);
+	kfree(chip->ioapic);
 	kfree(chip);
 	vm->irqchip = NULL;
 }

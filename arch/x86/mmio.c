@@ -198,7 +198,8 @@ static int x86_emul_access(void *opaque, u64 la, void *buf, unsigned int len,
 		return x86_guest_rw(env->vm, env->m, la, buf, len, write) ?
 		       X86_EMUL_DONE : X86_EMUL_FAILED;
 	if (x86_rw_gpa(env->vm, *gpa, buf, len, write) ||
-	    x86_lapic_mmio(env->x, *gpa, buf, len, write))
+	    x86_lapic_mmio(env->x, *gpa, buf, len, write) ||
+	    x86_ioapic_mmio(env->vm, *gpa, buf, len, write))
 		return X86_EMUL_DONE;
 	return X86_EMUL_MMIO;
 }

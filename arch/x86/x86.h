@@ -166,6 +166,7 @@ struct x86_vcpu {
 /* A VM's in-kernel irqchip (KVM_CREATE_IRQCHIP): vm->irqchip. */
 struct x86_irqchip {
 	struct xarray apics;		/* struct x86_lapic, by vcpu_id */
+	struct x86_ioapic *ioapic;	/* ioapic.c */
 };
 
 /* The bit of a CPUID register that an X86_FEATURE_* names. */
@@ -329,6 +330,17 @@ int x86_lapic_exit(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 long x86_lapic_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		     const struct x86_sregs_ops *ops, u64 *rip,
 		     unsigned int ioctl, void __user *argp);
+int x86_lapic_irq(struct x86_irqchip *chip, u8 dest, bool logical, u32 mode,
+		  u8 vec, bool level);
+
+/* ioapic.c */
+struct x86_ioapic *x86_ioapic_alloc(void);
+int x86_ioapic_set_irq(struct x86_irqchip *chip, unsigned int pin, bool up);
+void x86_ioapic_eoi(struct x86_irqchip *chip, u8 vec);
+bool x86_ioapic_mmio(struct axvcpu_vm *vm, u64 gpa, void *buf,
+		     unsigned int len, bool write);
+long x86_irqchip_ioctl(struct axvcpu_vm *vm, unsigned int ioctl,
+		       void __user *argp);
 
 /* Interrupts: inline, they run on every entry. */
 

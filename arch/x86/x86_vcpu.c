@@ -454,6 +454,11 @@ long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 	switch (ioctl) {
 	case KVM_CREATE_IRQCHIP:
 		return x86_irqchip_create(vm);
+	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+	case KVM_GET_IRQCHIP:
+	case KVM_SET_IRQCHIP:
+		return x86_irqchip_ioctl(vm, ioctl, argp);
 	case KVM_SET_TSS_ADDR:
 		/* Only VMX without unrestricted guest needs it. */
 		return 0;
@@ -493,6 +498,7 @@ int x86_check_extension(long cap)
 	case KVM_CAP_DEBUGREGS:
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
 		return 1;
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 		return 1;

@@ -115,6 +115,23 @@ static int set_lapic(struct xg_vcpu *v, struct kvm_lapic_state *s)
 	return ioctl(v->fd, KVM_SET_LAPIC, s) ? -errno : 0;
 }
 
+/*
+ * A second vCPU, its APIC state set back as a VMM restores it (QEMU does
+ * at reset): KVM 6.1 puts a new vCPU into its map of APIC destinations
+ * only once something changes an APIC, and no IPI reaches it before.
+ */
+static void second_vcpu(struct __test_metadata *_metadata, struct xg_vm *vm,
+			struct xg_vcpu *v)
+{
+	struct kvm_lapic_state s;
+	int ret;
+
+	ret = xg_vcpu_create(vm, 1, v);
+	ASSERT_EQ(0, ret) TH_LOG("KVM_CREATE_VCPU: %s", strerror(-ret));
+	ASSERT_EQ(0, get_lapic(v, &s));
+	ASSERT_EQ(0, set_lapic(v, &s));
+}
+
 static int get_mp_state(struct xg_vcpu *v, uint32_t *mp)
 {
 	struct kvm_mp_state s;
@@ -475,10 +492,8 @@ GUEST16(ap_guest,
 TEST_F(irqchip, init_ipi)
 {
 	uint32_t mp = ~0U;
-	int ret;
 
-	ret = xg_vcpu_create(&self->vm, 1, &self->vcpu1);
-	ASSERT_EQ(0, ret) TH_LOG("KVM_CREATE_VCPU: %s", strerror(-ret));
+	second_vcpu(_metadata, &self->vm, &self->vcpu1);
 	send_icr(_metadata, &self->vm, &self->vcpu, ICR_INIT);
 	ASSERT_EQ(0, get_mp_state(&self->vcpu1, &mp));
 	EXPECT_EQ((uint32_t)KVM_MP_STATE_INIT_RECEIVED, mp);
@@ -494,10 +509,8 @@ TEST_F(irqchip, sipi)
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	uint32_t mp = ~0U;
-	int ret;
 
-	ret = xg_vcpu_create(&self->vm, 1, v1);
-	ASSERT_EQ(0, ret) TH_LOG("KVM_CREATE_VCPU: %s", strerror(-ret));
+	second_vcpu(_metadata, &self->vm, v1);
 	ASSERT_EQ(0, get_mp_state(v1, &mp));
 	EXPECT_EQ((uint32_t)KVM_MP_STATE_UNINITIALIZED, mp);
 	ASSERT_EQ(0, set_mp_state(v1, KVM_MP_STATE_INIT_RECEIVED));
@@ -529,10 +542,8 @@ TEST_F(irqchip, ipi_to_other_vcpu)
 	struct runner r = { .v = v1 };
 	struct kvm_lapic_state s;
 	struct kvm_regs regs;
-	int ret;
 
-	ret = xg_vcpu_create(&self->vm, 1, v1);
-	ASSERT_EQ(0, ret) TH_LOG("KVM_CREATE_VCPU: %s", strerror(-ret));
+	second_vcpu(_metadata, &self->vm, v1);
 	handler_at(&self->vm, 0x43);
 	icr_setup(_metadata, &self->vm, &self->vcpu, 0x43);
 	xg_load(&self->vm, CODE1, ipi_target_guest,
@@ -554,6 +565,136 @@ TEST_F(irqchip, ipi_to_other_vcpu)
 	ASSERT_EQ((__u32)KVM_EXIT_IO, v1->run->exit_reason);
 	EXPECT_EQ(0x12, v1->run->io.port);
 	EXPECT_EQ(1U, xg_io_value(v1));
+}
+
+/*
+ * The guest points IOAPIC pin 20 (edge) at vector 0x44 and pin 21 (level)
+ * at 0x45, both to APIC 0, and reads the IOAPIC's version; then it takes
+ * what KVM_IRQ_LINE raises.
+ */
+GUEST64(ioapic_guest,
+	"mov $0xfee00000, %ebx\n"
+	"movl $0x1ff, 0xf0(%rbx)\n"
+	"mov $0xfec00000, %ecx\n"
+	"movl $0x38, (%rcx)\n"
+	"movl $0x44, 0x10(%rcx)\n"
+	"movl $0x39, (%rcx)\n"
+	"movl $0, 0x10(%rcx)\n"
+	"movl $0x3a, (%rcx)\n"
+	"movl $0x8045, 0x10(%rcx)\n"
+	"movl $0x3b, (%rcx)\n"
+	"movl $0, 0x10(%rcx)\n"
+	"movl $0x01, (%rcx)\n"
+	"mov 0x10(%rcx), %eax\n"
+	"out %eax, $0x13\n"
+	"sti\n"
+	"hlt\n"
+	"cli\n"
+	"mov 0x3010, %eax\n"
+	"out %eax, $0x12\n"
+	"sti\n"
+	"hlt\n"
+	"cli\n"
+	"mov 0x3014, %eax\n"
+	"out %eax, $0x14\n"
+	"2: jmp 2b\n");
+
+static int irq_line(struct xg_vm *vm, uint32_t gsi, uint32_t level,
+		    int32_t *status)
+{
+	struct kvm_irq_level l = { .irq = gsi, .level = level };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE_STATUS, &l))
+		return -errno;
+	*status = l.status;
+	return 0;
+}
+
+static int get_ioapic(struct xg_vm *vm, struct kvm_irqchip *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->chip_id = KVM_IRQCHIP_IOAPIC;
+	return ioctl(vm->vm_fd, KVM_GET_IRQCHIP, c) ? -errno : 0;
+}
+
+TEST_F(irqchip, ioapic_irq_line)
+{
+	struct xg_vcpu *v = &self->vcpu;
+	struct kvm_irq_level l = { .irq = 20, .level = 1 };
+	struct kvm_lapic_state s;
+	struct kvm_irqchip c;
+	int32_t status = 0;
+
+	handler_at(&self->vm, 0x44);
+	handler_at(&self->vm, 0x45);
+	apic_guest(_metadata, &self->vm, v, ioapic_guest, ioapic_guest_end);
+	/* 24 pins, version 0x11. */
+	EXPECT_EQ(0x170011U, expect_out(_metadata, v, 0x13));
+	ASSERT_EQ(0, get_ioapic(&self->vm, &c));
+	EXPECT_EQ(0xfec00000U, c.chip.ioapic.base_address);
+	EXPECT_EQ(0x44U, c.chip.ioapic.redirtbl[20].bits);
+	EXPECT_EQ(0x8045U, c.chip.ioapic.redirtbl[21].bits);
+	EXPECT_EQ(1U << 16, c.chip.ioapic.redirtbl[22].bits & (1U << 16));
+
+	/* An edge: reaches one APIC; lowered, 1. */
+	ASSERT_EQ(0, ioctl(self->vm.vm_fd, KVM_IRQ_LINE, &l));
+	ASSERT_EQ(0, irq_line(&self->vm, 20, 0, &status));
+	EXPECT_EQ(1, status);
+	/* In the APIC's IRR (64-95), edge: not in TMR. */
+	ASSERT_EQ(0, get_lapic(v, &s));
+	ASSERT_EQ(1U << 4, apic_reg(&s, 0x200 + 0x20));
+	EXPECT_EQ(0U, apic_reg(&s, 0x180 + 0x20));
+	EXPECT_EQ(1U, expect_out(_metadata, v, 0x12));
+
+	/* A level: in service (remote IRR) until the guest's EOI. */
+	ASSERT_EQ(0, irq_line(&self->vm, 21, 1, &status));
+	EXPECT_EQ(1, status);
+	ASSERT_EQ(0, get_ioapic(&self->vm, &c));
+	EXPECT_EQ(1U << 14, c.chip.ioapic.redirtbl[21].bits & (1U << 14));
+	EXPECT_EQ(1U << 21, c.chip.ioapic.irr);
+	/* Still up and in service: not delivered again (-1). */
+	ASSERT_EQ(0, irq_line(&self->vm, 21, 1, &status));
+	EXPECT_EQ(-1, status);
+	ASSERT_EQ(0, irq_line(&self->vm, 21, 0, &status));
+	EXPECT_EQ(1U, expect_out(_metadata, v, 0x14));
+	ASSERT_EQ(0, get_ioapic(&self->vm, &c));
+	EXPECT_EQ(0U, c.chip.ioapic.redirtbl[21].bits & (1U << 14));
+	EXPECT_EQ(0U, c.chip.ioapic.irr);
+
+	/* A masked pin, and a GSI with no route: -1. */
+	ASSERT_EQ(0, irq_line(&self->vm, 22, 1, &status));
+	EXPECT_EQ(-1, status);
+	ASSERT_EQ(0, irq_line(&self->vm, 100, 1, &status));
+	EXPECT_EQ(-1, status);
+}
+
+/* KVM_GET/SET_IRQCHIP's errors, and the IOAPIC's state round trip. */
+TEST_F(irqchip, ioapic_state)
+{
+	struct kvm_irqchip c, d;
+	struct kvm_irq_level l = { .irq = 20, .level = 1 };
+	struct xg_vm vm;
+	int ret;
+
+	ASSERT_EQ(0, get_ioapic(&self->vm, &c));
+	c.chip.ioapic.id = 5;
+	c.chip.ioapic.ioregsel = 0x12;
+	c.chip.ioapic.redirtbl[3].bits = 0x0100000000010033ULL;
+	ASSERT_EQ(0, ioctl(self->vm.vm_fd, KVM_SET_IRQCHIP, &c));
+	ASSERT_EQ(0, get_ioapic(&self->vm, &d));
+	EXPECT_EQ(5U, d.chip.ioapic.id);
+	EXPECT_EQ(0x12U, d.chip.ioapic.ioregsel);
+	EXPECT_EQ(0x0100000000010033ULL, d.chip.ioapic.redirtbl[3].bits);
+	c.chip_id = 3;
+	EXPECT_EQ(-1, ioctl(self->vm.vm_fd, KVM_GET_IRQCHIP, &c));
+	EXPECT_EQ(EINVAL, errno);
+
+	ret = xg_vm_create(&vm, MEM_SIZE);
+	ASSERT_EQ(0, ret) TH_LOG("a VM: %s", strerror(-ret));
+	EXPECT_EQ(-1, ioctl(vm.vm_fd, KVM_IRQ_LINE, &l));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(-ENXIO, get_ioapic(&vm, &c));
+	xg_vm_destroy(&vm);
 }
 
 TEST_HARNESS_MAIN
