@@ -381,10 +381,12 @@ TEST_F(irqchip, timer_periodic)
 	handler_at(&self->vm, 0x41);
 	apic_guest(_metadata, &self->vm, v, periodic_guest,
 		   periodic_guest_end);
-	/* Counting down from 1000000: some of it is gone already. */
+	/*
+	 * Counting down from 1000000: some of it is gone already, all of it
+	 * if a period passed before the read (0, as KVM gives it then).
+	 */
 	count = expect_out(_metadata, v, 0x11);
 	EXPECT_LE(count, 1000000U);
-	EXPECT_GT(count, 0U);
 	EXPECT_LE(3U, expect_out(_metadata, v, 0x12));
 	ASSERT_EQ(0, get_lapic(v, &s));
 	EXPECT_EQ(0x20041U, apic_reg(&s, APIC_LVTT));
