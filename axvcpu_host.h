@@ -86,6 +86,7 @@ struct axvcpu_vm {
 	u32 max_vcpu_ids;		/* KVM_CAP_MAX_VCPU_ID's; 0: not yet */
 	s64 clock_offset;		/* x86: KVM_GET_CLOCK - boot time */
 	void *arch;
+	void *irqchip;			/* x86: KVM_CREATE_IRQCHIP's; VM lock */
 };
 
 /* Arch steps on a vCPU, each run through axvcpu_arch_step(). */

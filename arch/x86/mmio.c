@@ -172,13 +172,15 @@ bool x86_guest_rw(struct axvcpu_vm *vm, const struct x86_cpu_mode *m, u64 la,
 
 struct x86_emul_env {
 	struct axvcpu_vm *vm;
+	struct x86_vcpu *x;
 	const struct x86_cpu_mode *m;
 };
 
 /*
- * RAM (writable RAM for a write) moves at once; anything else is MMIO.
- * An access across a page is emulated only when both pages are RAM: a
- * device access split in two is not one KVM_EXIT_MMIO.
+ * RAM (writable RAM for a write) moves at once, and so do the in-kernel
+ * irqchip's registers; anything else is MMIO.  An access across a page is
+ * emulated only when both pages are RAM: a device access split in two is
+ * not one KVM_EXIT_MMIO.
  */
 static int x86_emul_access(void *opaque, u64 la, void *buf, unsigned int len,
 			   bool write, u64 *gpa)
@@ -190,8 +192,11 @@ static int x86_emul_access(void *opaque, u64 la, void *buf, unsigned int len,
 	if (offset_in_page(la) + len > PAGE_SIZE)
 		return x86_guest_rw(env->vm, env->m, la, buf, len, write) ?
 		       X86_EMUL_DONE : X86_EMUL_FAILED;
-	return x86_rw_gpa(env->vm, *gpa, buf, len, write) ?
-	       X86_EMUL_DONE : X86_EMUL_MMIO;
+	if (x86_rw_gpa(env->vm, *gpa, buf, len, write) ||
+	    x86_lapic_mmio(env->x, *gpa, buf, len, write) ||
+	    x86_ioapic_mmio(env->vm, *gpa, buf, len, write))
+		return X86_EMUL_DONE;
+	return X86_EMUL_MMIO;
 }
 
 static int x86_emul_read(void *opaque, u64 la, void *buf, unsigned int len,
@@ -255,7 +260,7 @@ static int x86_emulation_failure(struct kvm_run *run,
 static int x86_mmio_run(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 			const struct x86_cpu_mode *m, u64 *rip, u64 *rflags)
 {
-	struct x86_emul_env env = { .vm = vcpu->vm, .m = m };
+	struct x86_emul_env env = { .vm = vcpu->vm, .x = x, .m = m };
 	struct x86_emul_ctxt c = {
 		.ops = &x86_emul_ops,
 		.opaque = &env,

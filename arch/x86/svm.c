@@ -241,6 +241,7 @@ static int svm_vm_init(struct axvcpu_vm *vm)
 
 static void svm_vm_destroy(struct axvcpu_vm *vm)
 {
+	x86_irqchip_free(vm);
 	x86_tdp_free(&((struct svm_vm *)vm->arch)->tdp);
 	kfree(vm->arch);
 	vm->arch = NULL;
@@ -261,6 +262,7 @@ static int svm_vcpu_create(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm;
 	struct page *page;
+	int r = -ENOMEM;
 
 	svm = kzalloc(sizeof(*svm), GFP_KERNEL_ACCOUNT);
 	if (!svm)
@@ -277,19 +279,26 @@ static int svm_vcpu_create(struct axvcpu_vcpu *vcpu)
 	svm->vmcb_pa = page_to_phys(page);
 	vcpu->arch = svm;
 	svm_reset_vmcb(svm, vcpu);
+	r = x86_lapic_create(vcpu, &svm->x);
+	if (r)
+		goto out_free_fpu;
 	return 0;
 
+out_free_fpu:
+	vcpu->arch = NULL;
+	fpu_free_guest_fpstate(&svm->fpu);
 out_free_page:
 	__free_page(page);
 out_free_svm:
 	kfree(svm);
-	return -ENOMEM;
+	return r;
 }
 
 static void svm_vcpu_destroy(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 
+	x86_lapic_free(vcpu, &svm->x);
 	x86_cpuid_free(&svm->x);
 	fpu_free_guest_fpstate(&svm->fpu);
 	free_page((unsigned long)svm->vmcb);
@@ -351,6 +360,15 @@ static bool svm_interruptible(const struct svm_vcpu *svm)
 static bool svm_vcpu_interruptible(struct axvcpu_vcpu *vcpu)
 {
 	return svm_interruptible(to_svm(vcpu));
+}
+
+/* A BLOCKED vCPU with an in-kernel APIC wakes when that makes it runnable. */
+static bool svm_vcpu_runnable(struct axvcpu_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	return svm->x.apic && x86_lapic_runnable(svm->x.apic,
+						 svm_interruptible(svm));
 }
 
 /* Ask for an exit as soon as the guest can take an interrupt. */
@@ -432,7 +450,12 @@ static void svm_inject_pending(struct axvcpu_vcpu *vcpu)
 	} else if (window) {
 		svm_open_nmi_window(svm);
 	}
-	vec = x86_next_irq(vcpu, c->event_inj & SVM_EVTINJ_VALID,
+	/* With an in-kernel APIC, the guest's CR8 is its TPR. */
+	if (svm->x.apic)
+		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) |
+			     x86_lapic_sync_cr8(svm->x.apic,
+						c->int_ctl & V_TPR_MASK);
+	vec = x86_next_irq(vcpu, svm->x.apic, c->event_inj & SVM_EVTINJ_VALID,
 			   svm_interruptible(svm), &window);
 	if (vec >= 0)
 		c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_INTR | vec;
@@ -497,6 +520,12 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 	s64 gen = atomic64_read(&v->tdp.gen);
 	bool switch_xcr0;
 
+	/* Halted, or waiting for INIT/SIPI: x86_lapic_exit() says what next. */
+	if (svm->x.apic &&
+	    !x86_lapic_may_enter(svm->x.apic, svm_interruptible(svm))) {
+		svm->x.apic_exit = true;
+		return 0;
+	}
 	x86_fpu_reload();
 	/* No ASID since a reset, or this CPU's generation moved on. */
 	svm_vcpu_bind(vcpu);
@@ -792,6 +821,8 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 	struct vmcb_save_area *s = &svm->vmcb->save;
 	struct kvm_run *run = vcpu->run;
 
+	if (svm->x.apic_exit)
+		return x86_lapic_exit(vcpu, &svm->x, &svm_sregs_ops, &s->rip);
 	if (unlikely(svm_holds_host_state(s)))
 		return svm_host_state_failed(vcpu);
 	svm_requeue_event(c);
@@ -847,7 +878,8 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 		return AXVCPU_EXIT_CONTINUE;
 	case SVM_EXIT_HLT:
 		svm_skip_insn(svm, 1);		/* f4 */
-		return AXVCPU_EXIT_HALT;
+		return svm->x.apic ? x86_lapic_halt(svm->x.apic) :
+				     AXVCPU_EXIT_HALT;
 	case SVM_EXIT_IOIO:
 		return svm_exit_io(vcpu);
 	case SVM_EXIT_CPUID:
@@ -902,9 +934,10 @@ static int svm_run_begin(struct axvcpu_vcpu *vcpu)
 					 &svm->vmcb->save.rflags);
 	}
 	/* Without an in-kernel APIC the VMM's TPR is CR8 (KVM applies it). */
-	svm->vmcb->control.int_ctl = (svm->vmcb->control.int_ctl &
-				      ~V_TPR_MASK) |
-				     (READ_ONCE(vcpu->run->cr8) & V_TPR_MASK);
+	if (!svm->x.apic)
+		svm->vmcb->control.int_ctl =
+			(svm->vmcb->control.int_ctl & ~V_TPR_MASK) |
+			(READ_ONCE(vcpu->run->cr8) & V_TPR_MASK);
 	fpu_swap_kvm_fpstate(&svm->fpu, true);
 	return r;
 }
@@ -1180,6 +1213,7 @@ static const struct axvcpu_arch_ops svm_ops = {
 	.vcpu_run_begin = svm_run_begin,
 	.vcpu_run_end = svm_run_end,
 	.vcpu_interruptible = svm_vcpu_interruptible,
+	.vcpu_runnable = svm_vcpu_runnable,
 	.vcpu_ioctl = svm_vcpu_ioctl,
 	.vm_ioctl = x86_vm_ioctl,
 	.dev_ioctl = x86_dev_ioctl,

@@ -667,6 +667,7 @@ static int vmx_vm_init(struct axvcpu_vm *vm)
 
 static void vmx_vm_destroy(struct axvcpu_vm *vm)
 {
+	x86_irqchip_free(vm);
 	x86_tdp_free(&((struct vmx_vm *)vm->arch)->tdp);
 	kfree(vm->arch);
 	vm->arch = NULL;
@@ -715,8 +716,15 @@ static int vmx_vcpu_create(struct axvcpu_vcpu *vcpu)
 	vmx->vcpu = vcpu;
 	vcpu->arch = vmx;
 	vmx_reset(vmx);
+	r = x86_lapic_create(vcpu, &vmx->x);
+	if (r)
+		goto out_free_vpid;
 	return 0;
 
+out_free_vpid:
+	vcpu->arch = NULL;
+	if (vmx->vpid)
+		ida_free(&vmx_vpids, vmx->vpid);
 out_free_fpu:
 	fpu_free_guest_fpstate(&vmx->fpu);
 out_free_page:
@@ -737,6 +745,7 @@ static void vmx_vcpu_destroy(struct axvcpu_vcpu *vcpu)
 		vmx_vcpu_unbind(vcpu);
 	if (vmx->vpid)
 		ida_free(&vmx_vpids, vmx->vpid);
+	x86_lapic_free(vcpu, &vmx->x);
 	x86_cpuid_free(&vmx->x);
 	fpu_free_guest_fpstate(&vmx->fpu);
 	__free_page(vmx->vmcs);
@@ -820,6 +829,15 @@ static_assert(SVM_EVTINJ_TYPE_EXEPT == INTR_TYPE_HARD_EXCEPTION);
 static_assert(SVM_EVTINJ_VALID_ERR == INTR_INFO_DELIVER_CODE_MASK);
 static_assert(SVM_EVTINJ_VALID == INTR_INFO_VALID_MASK);
 
+/* A BLOCKED vCPU with an in-kernel APIC wakes when that makes it runnable. */
+static bool vmx_vcpu_runnable(struct axvcpu_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	return vmx->x.apic && x86_lapic_runnable(vmx->x.apic,
+						 vmx_interruptible(vmx));
+}
+
 /*
  * An NMI of KVM_NMI first (virtual NMIs: the CPU blocks the next one until
  * the guest's IRET), then the highest injected vector when the guest can
@@ -838,7 +856,10 @@ static void vmx_inject_pending(struct axvcpu_vcpu *vcpu)
 			 &vmx->nmi_window))
 		vmx->event = INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR |
 			     X86_TRAP_NMI;
-	vec = x86_next_irq(vcpu, vmx->event & INTR_INFO_VALID_MASK,
+	/* With an in-kernel APIC, the guest's CR8 is its TPR. */
+	if (vmx->x.apic)
+		vmx->cr8 = x86_lapic_sync_cr8(vmx->x.apic, vmx->cr8);
+	vec = x86_next_irq(vcpu, vmx->x.apic, vmx->event & INTR_INFO_VALID_MASK,
 			   vmx_interruptible(vmx), &vmx->window);
 	if (vec >= 0)
 		vmx->event = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | vec;
@@ -964,6 +985,12 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	u32 proc;
 	int r;
 
+	/* Halted, or waiting for INIT/SIPI: x86_lapic_exit() says what next. */
+	if (vmx->x.apic &&
+	    !x86_lapic_may_enter(vmx->x.apic, vmx_interruptible(vmx))) {
+		vmx->x.apic_exit = true;
+		return 0;
+	}
 	x86_fpu_reload();
 	r = vmx_load(vmx);
 	if (r)
@@ -1392,6 +1419,8 @@ static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 	struct vmx_exit *e = &vmx->exit;
 	struct kvm_run *run = vcpu->run;
 
+	if (vmx->x.apic_exit)
+		return x86_lapic_exit(vcpu, &vmx->x, &vmx_sregs_ops, &vmx->rip);
 	if (e->reason == VMX_EXIT_VMFAIL) {
 		/* KVM's answer to a VMLAUNCH that failed: the error number. */
 		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
@@ -1428,7 +1457,8 @@ static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 		return AXVCPU_EXIT_CONTINUE;
 	case EXIT_REASON_HLT:
 		vmx_skip_insn(vmx);
-		return AXVCPU_EXIT_HALT;
+		return vmx->x.apic ? x86_lapic_halt(vmx->x.apic) :
+				     AXVCPU_EXIT_HALT;
 	case EXIT_REASON_IO_INSTRUCTION:
 		return vmx_exit_io(vcpu);
 	case EXIT_REASON_CPUID:
@@ -1506,7 +1536,8 @@ static int vmx_run_begin(struct axvcpu_vcpu *vcpu)
 					 &vmx->rflags);
 	}
 	/* Without an in-kernel APIC the VMM's TPR is CR8 (KVM applies it). */
-	vmx->cr8 = READ_ONCE(vcpu->run->cr8) & 0xf;
+	if (!vmx->x.apic)
+		vmx->cr8 = READ_ONCE(vcpu->run->cr8) & 0xf;
 	fpu_swap_kvm_fpstate(&vmx->fpu, true);
 	return r;
 }
@@ -1739,6 +1770,7 @@ static const struct axvcpu_arch_ops vmx_ops = {
 	.vcpu_run_begin = vmx_run_begin,
 	.vcpu_run_end = vmx_run_end,
 	.vcpu_interruptible = vmx_vcpu_interruptible,
+	.vcpu_runnable = vmx_vcpu_runnable,
 	.vcpu_ioctl = vmx_vcpu_ioctl,
 	.vm_ioctl = x86_vm_ioctl,
 	.dev_ioctl = x86_dev_ioctl,

@@ -28,6 +28,7 @@ struct axvcpu_arch_ops;
 struct axvcpu_vm;
 struct axvcpu_vcpu;
 struct axvcpu_memslot;
+struct x86_lapic;
 
 /* The segment registers of SEG_* order, as struct kvm_sregs has them. */
 enum x86_seg { X86_SEG_ES, X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_FS,
@@ -162,6 +163,14 @@ struct x86_vcpu {
 	struct fpu_guest *gfpu;		/* the backend's (fpu.c) */
 	u8 nmi_pending;			/* KVM_NMI's, not yet injected */
 	bool tpr_access_reporting;	/* KVM_TPR_ACCESS_REPORTING's */
+	struct x86_lapic *apic;		/* with KVM_CREATE_IRQCHIP (lapic.c) */
+	bool apic_exit;			/* the run step did not enter (lapic.c) */
+};
+
+/* A VM's in-kernel irqchip (KVM_CREATE_IRQCHIP): vm->irqchip. */
+struct x86_irqchip {
+	struct xarray apics;		/* struct x86_lapic, by vcpu_id */
+	struct x86_ioapic *ioapic;	/* ioapic.c */
 };
 
 /*
@@ -351,6 +360,36 @@ bool x86_cpuid_lookup(struct x86_vcpu *x, u64 cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx);
 void x86_cpuid_free(struct x86_vcpu *x);
 
+/* lapic.c */
+int x86_irqchip_create(struct axvcpu_vm *vm);
+void x86_irqchip_free(struct axvcpu_vm *vm);
+int x86_lapic_create(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x);
+void x86_lapic_free(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x);
+bool x86_lapic_mmio(struct x86_vcpu *x, u64 gpa, void *buf, unsigned int len,
+		    bool write);
+u8 x86_lapic_sync_cr8(struct x86_lapic *a, u8 cr8);
+bool x86_lapic_next_irq(struct x86_lapic *a, bool busy, bool interruptible,
+			int *vec);
+bool x86_lapic_may_enter(struct x86_lapic *a, bool interruptible);
+bool x86_lapic_runnable(struct x86_lapic *a, bool interruptible);
+int x86_lapic_halt(struct x86_lapic *a);
+int x86_lapic_exit(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		   const struct x86_sregs_ops *ops, u64 *rip);
+long x86_lapic_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		     const struct x86_sregs_ops *ops, u64 *rip,
+		     unsigned int ioctl, void __user *argp);
+int x86_lapic_irq(struct x86_irqchip *chip, u8 dest, bool logical, u32 mode,
+		  u8 vec, bool level);
+
+/* ioapic.c */
+struct x86_ioapic *x86_ioapic_alloc(void);
+int x86_ioapic_set_irq(struct x86_irqchip *chip, unsigned int pin, bool up);
+void x86_ioapic_eoi(struct x86_irqchip *chip, u8 vec);
+bool x86_ioapic_mmio(struct axvcpu_vm *vm, u64 gpa, void *buf,
+		     unsigned int len, bool write);
+long x86_irqchip_ioctl(struct axvcpu_vm *vm, unsigned int ioctl,
+		       void __user *argp);
+
 /* Interrupts: inline, they run on every entry. */
 
 static inline bool x86_irq_pending(struct axvcpu_vcpu *vcpu)
@@ -362,10 +401,11 @@ static inline bool x86_irq_pending(struct axvcpu_vcpu *vcpu)
  * Before an entry: the highest injected vector to deliver now (the guest
  * can take it and no event is being injected), or -1; *window: whether
  * to exit when the guest can take an interrupt (one is still queued, or
- * userspace asked with request_interrupt_window).
+ * userspace asked with request_interrupt_window).  With an in-kernel APIC,
+ * its interrupts after those queued (which it had accepted already).
  */
-static inline int x86_next_irq(struct axvcpu_vcpu *vcpu, bool busy,
-			       bool interruptible, bool *window)
+static inline int x86_next_irq(struct axvcpu_vcpu *vcpu, struct x86_lapic *apic,
+			       bool busy, bool interruptible, bool *window)
 {
 	unsigned long vec;
 	int r = -1;
@@ -379,6 +419,8 @@ static inline int x86_next_irq(struct axvcpu_vcpu *vcpu, bool busy,
 	}
 	*window = x86_irq_pending(vcpu) ||
 		  (READ_ONCE(vcpu->run->request_interrupt_window) && !busy);
+	if (apic && x86_lapic_next_irq(apic, busy, interruptible, &r))
+		*window = true;
 	return r;
 }
 
@@ -408,8 +450,9 @@ static inline void x86_run_end(struct axvcpu_vcpu *vcpu,
 	run->if_flag = !!(rflags & X86_EFLAGS_IF);
 	run->cr8 = cr8;
 	run->apic_base = x->msrs.apic_base;
-	run->ready_for_interrupt_injection = interruptible &&
-		!x86_irq_pending(vcpu) && !busy;
+	/* An in-kernel irqchip takes interrupts at any time, as KVM's. */
+	run->ready_for_interrupt_injection = x->apic || (interruptible &&
+		!x86_irq_pending(vcpu) && !busy);
 }
 
 /*

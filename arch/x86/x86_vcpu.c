@@ -388,7 +388,12 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		return x86_xcrs_ioctl(x, ioctl, argp);
 	case KVM_GET_MP_STATE:
 	case KVM_SET_MP_STATE:
+		if (x->apic)
+			return x86_lapic_ioctl(vcpu, x, ops, rip, ioctl, argp);
 		return x86_mp_state_ioctl(ioctl, argp);
+	case KVM_GET_LAPIC:
+	case KVM_SET_LAPIC:
+		return x86_lapic_ioctl(vcpu, x, ops, rip, ioctl, argp);
 	case KVM_SET_CPUID:
 	case KVM_SET_CPUID2:
 	case KVM_GET_CPUID2:
@@ -404,6 +409,9 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 			return -EFAULT;
 		if (irq.irq >= KVM_NR_INTERRUPTS)
 			return -EINVAL;
+		/* The in-kernel PIC is the source of external interrupts. */
+		if (x->apic)
+			return -ENXIO;
 		axvcpu_vcpu_inject(vcpu, irq.irq);
 		return 0;
 	case KVM_GET_REGS:
@@ -541,6 +549,13 @@ long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 		return x86_clock_ioctl(vm, ioctl, argp);
 	case KVM_ENABLE_CAP:
 		return x86_vm_enable_cap(vm, argp);
+	case KVM_CREATE_IRQCHIP:
+		return x86_irqchip_create(vm);
+	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+	case KVM_GET_IRQCHIP:
+	case KVM_SET_IRQCHIP:
+		return x86_irqchip_ioctl(vm, ioctl, argp);
 	case KVM_SET_TSS_ADDR:
 		/* Only VMX without unrestricted guest needs it. */
 		return 0;
@@ -581,6 +596,8 @@ int x86_check_extension(long cap)
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_USER_NMI:
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
 		return 1;
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 		return 1;

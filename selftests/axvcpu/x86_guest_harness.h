@@ -7,7 +7,21 @@
 #ifndef X86_GUEST_HARNESS_H
 #define X86_GUEST_HARNESS_H
 
+#include <stdint.h>
 #include <string.h>
+
+/*
+ * Guest code assembled with the test, in the mode named: name[] to
+ * name_end[] in .rodata.
+ */
+#define GUEST(name, mode, body)						\
+	extern const uint8_t name[], name##_end[];			\
+	asm(".pushsection .rodata\n.globl " #name ", " #name "_end\n"	\
+	    #name ":\n" mode "\n" body "\n.code64\n" #name "_end:\n"	\
+	    ".popsection\n")
+#define GUEST16(name, body)	GUEST(name, ".code16", body)
+#define GUEST32(name, body)	GUEST(name, ".code32", body)
+#define GUEST64(name, body)	GUEST(name, ".code64", body)
 
 /* KVM_RUN, which must succeed with exit @reason. */
 static inline void run_expect(struct __test_metadata *_metadata,

@@ -299,13 +299,6 @@ TEST_F(hostile, hlt_with_interrupts_off)
 	ASSERT_EQ(0ULL, regs.rflags & XG_RFLAGS_IF);
 }
 
-/* 16-bit guest code assembled with the test: name[] to name_end[]. */
-#define GUEST16(name, body)						\
-	extern const uint8_t name[], name##_end[];			\
-	asm(".pushsection .rodata\n.globl " #name ", " #name "_end\n"	\
-	    #name ":\n.code16\n" body "\n.code64\n" #name "_end:\n"	\
-	    ".popsection\n")
-
 /*
  * Report DR0 and DR7, arm four breakpoints of the guest's own, report DR0
  * and DR7 again after an exit.

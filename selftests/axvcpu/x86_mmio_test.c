@@ -26,15 +26,6 @@
 #define MEM_SIZE	0x80000UL	/* RAM: [0, 512 KiB) */
 #define RFLAGS_CF	0x1ULL
 
-#define GUEST(name, mode, body)						\
-	extern const uint8_t name[], name##_end[];			\
-	asm(".pushsection .rodata\n.globl " #name ", " #name "_end\n"	\
-	    #name ":\n" mode "\n" body "\n.code64\n" #name "_end:\n"	\
-	    ".popsection\n")
-#define GUEST16(name, body)	GUEST(name, ".code16", body)
-#define GUEST32(name, body)	GUEST(name, ".code32", body)
-#define GUEST64(name, body)	GUEST(name, ".code64", body)
-
 FIXTURE(mmio) {
 	struct xg_vm vm;
 	struct xg_vcpu vcpu;
