@@ -9,8 +9,9 @@
 # EMULATOR (scripts/qemu-x86.sh, scripts/bochs-x86.sh), whose clock the
 # caller set up to count instructions, runs the benchmark against
 # /dev/axvcpu and then against KVM (KVM_MODULE) in the same boot, and
-# prints TITLE and each figure beside KVM's with their ratio.  Everything
-# it writes is under $AX_BUILD/NAME.
+# prints TITLE and each figure beside KVM's with their ratio (lib.sh's
+# bench_report).  Everything it writes is under $AX_BUILD/NAME, but the
+# figures: $AX_BUILD/NAME.csv and the chart $AX_BUILD/NAME.png.
 #
 # Environment:
 #   AXVCPU_BENCH_N	iterations of each benchmark (default 20000)
@@ -42,5 +43,4 @@ if grep -q '^bench failed' "$out/serial.log" ||
 	die "the benchmark did not run (log: $out/serial.log)"
 fi
 
-echo "$title, $n iterations"
-bench_table - "$out/serial.log"
+bench_report "$1" "$title, $n iterations" "$out/serial.log"

@@ -18,6 +18,7 @@
 # Environment:
 #   AXVCPU_TIMEOUT	seconds before the guest is killed (default 600)
 #   AXVCPU_SMP		CPUs of the guest (default 2)
+#   AXVCPU_MEM		its memory in MiB (default 1024)
 #   AXVCPU_QEMU_ARGS	more QEMU arguments, e.g. "-icount shift=0"
 #
 # Exits with QEMU's status; 124 (or 137) when the time limit killed it.
@@ -38,7 +39,7 @@ append="$append watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=90 $*"
 
 # shellcheck disable=SC2086 # AXVCPU_QEMU_ARGS is a list of words
 set -- qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 \
-	-accel tcg -cpu max,pauth-impdef=on -m 1024 -smp "${AXVCPU_SMP:-2}" \
+	-accel tcg -cpu max,pauth-impdef=on -m "${AXVCPU_MEM:-1024}" -smp "${AXVCPU_SMP:-2}" \
 	-display none -no-reboot -nic none \
 	-kernel "$image" -initrd "$initrd" -append "$append" \
 	${AXVCPU_QEMU_ARGS:-}
