@@ -122,6 +122,11 @@ struct vmx_vcpu {
 	u32 event_len;
 	bool window;			/* interrupt-window exiting */
 	bool dirty;			/* the VMCS's guest state is stale */
+	/*
+	 * The copy in memory is stale: the last exits left the guest state
+	 * in the VMCS (vmx_exit_lazy()); vmx_sync_guest() reads it.
+	 */
+	bool stale;
 	bool flush;			/* flush EPT and VPID before entry */
 	s64 tdp_gen;
 
@@ -305,6 +310,8 @@ static void vmx_loaded_busy(struct vmx_cpu *vc, bool busy)
 	barrier();
 }
 
+static void vmx_sync_here(struct vmx_vcpu *vmx);
+
 /* VMCLEAR the VMCS here: its state goes to memory, it can move. */
 static void vmx_clear_here(struct vmx_vcpu *vmx)
 {
@@ -313,6 +320,8 @@ static void vmx_clear_here(struct vmx_vcpu *vmx)
 
 	local_irq_save(flags);
 	if (vmx->cpu == smp_processor_id()) {
+		/* The next VMPTRLD writes the copy back: it must be current. */
+		vmx_sync_here(vmx);
 		vmcs_clear(vmx->vmcs_pa);
 		vmx_loaded_busy(vc, true);
 		list_del(&vmx->loaded_link);
@@ -510,6 +519,7 @@ static void vmx_read_guest(struct vmx_vcpu *vmx)
 	vmx->x.efer = vmcs_read(GUEST_IA32_EFER);
 	if (vmx_exit_ctls & VM_EXIT_SAVE_IA32_PAT)
 		vmx->pat = vmcs_read(GUEST_IA32_PAT);
+	vmx->stale = false;
 }
 
 /* Controls and host state: once per VMPTRLD on a CPU (KVM's pattern). */
@@ -611,6 +621,49 @@ static int vmx_load(struct vmx_vcpu *vmx)
 	vmx->dirty = true;
 	vmx->flush = true;
 	return 0;
+}
+
+/*
+ * A stale copy from the VMCS, on the CPU where the VMCS is active, with
+ * interrupts off (an IPI may VMPTRLD another VMCS here).
+ */
+static void vmx_sync_here(struct vmx_vcpu *vmx)
+{
+	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
+
+	lockdep_assert_irqs_disabled();
+	if (!vmx->stale || vmx->cpu != smp_processor_id())
+		return;
+	if (vc->current_vmcs != vmx) {
+		if (vmcs_load(vmx->vmcs_pa))
+			return;
+		vc->current_vmcs = vmx;
+	}
+	vmx_read_guest(vmx);
+}
+
+static void vmx_sync_fn(void *data)
+{
+	vmx_sync_here(data);
+}
+
+/* Before the copy in memory is read outside the run step. */
+static void vmx_sync_guest(struct vmx_vcpu *vmx)
+{
+	unsigned long flags;
+	int cpu;
+
+	if (!vmx->stale)
+		return;
+	cpu = get_cpu();
+	if (READ_ONCE(vmx->cpu) == cpu) {
+		local_irq_save(flags);
+		vmx_sync_here(vmx);
+		local_irq_restore(flags);
+	} else if (READ_ONCE(vmx->cpu) >= 0) {
+		smp_call_function_single(vmx->cpu, vmx_sync_fn, vmx, 1);
+	}
+	put_cpu();
 }
 
 /* --- vCPU lifetime and steps -------------------------------------------- */
@@ -886,6 +939,31 @@ static void vmx_switch_to_host(struct vmx_vcpu *vmx, bool switch_xcr0,
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vmx_host_xcr0);
 }
 
+/*
+ * Exits answered in the kernel from the registers alone leave the rest of
+ * the guest state in the VMCS, as KVM's register cache does: about fifty
+ * VMREADs fewer.  CR4 and DR7 are read all the same: the next entry
+ * switches XCR0 and the breakpoints on them, CPUID reads OSXSAVE, and the
+ * guest changes those bits without an exit.  The copy in memory is read
+ * when the next exit needs it, before KVM_RUN returns and before the VMCS
+ * is cleared.
+ */
+static bool vmx_exit_lazy(struct vmx_vcpu *vmx)
+{
+	u64 cr4m = vmx_cr4_mask();
+
+	switch (vmx->exit.reason) {
+	case EXIT_REASON_CPUID:
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_PREEMPTION_TIMER:
+		vmx->cr4 = (vmcs_read(GUEST_CR4) & ~cr4m) | (vmx->cr4 & cr4m);
+		vmx->dr7 = vmcs_read(GUEST_DR7);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Preemption and interrupts off, on the bound CPU, current vCPU set. */
 static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 {
@@ -996,7 +1074,10 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	vmx->x.regs[__VCPU_REGS_RSP] = vmcs_read(GUEST_RSP);
 	vmx->rflags = vmcs_read(GUEST_RFLAGS);
 	vmx->intr_state = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
-	vmx_read_guest(vmx);
+	if (vmx_exit_lazy(vmx))
+		vmx->stale = true;
+	else
+		vmx_read_guest(vmx);
 	return 0;
 }
 
@@ -1432,6 +1513,8 @@ static void vmx_run_end(struct axvcpu_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
+	/* Userspace may read what the last exits left in the VMCS. */
+	vmx_sync_guest(vmx);
 	fpu_swap_kvm_fpstate(&vmx->fpu, false);
 	x86_run_end(vcpu, &vmx->x, vmx->rflags, vmx->cr8,
 		    vmx_interruptible(vmx),
