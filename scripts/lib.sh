@@ -106,6 +106,7 @@ bench_report()
 	shift 2
 	mkdir -p "$AX_BUILD"
 	cat "$@" | awk '
+	{ sub(/\r$/, "") }	# a serial console ends its lines with CR LF
 	/^bench / {
 		if (!(($2) in seen)) {
 			seen[$2] = 1
@@ -117,7 +118,7 @@ bench_report()
 	function div(a, b) {
 		if (a == "" || a == "-" || b == "" || b == "-" || b <= 0)
 			return "-"
-		return sprintf("%.2f", a / b)
+		return sprintf(a / b < 0.1 ? "%.3f" : "%.2f", a / b)
 	}
 	END {
 		print "bench,axvcpu_ns,kvm_ns,ratio,axvcpu_floors,kvm_floors"
