@@ -25,12 +25,16 @@
 #   make run		run axvm's sample guests on axvcpu: natively if this
 #			machine can load the module, else in the emulators
 #			(see scripts/run.sh; AXVCPU_SHELL=1: and a shell)
-#   make bench		the cost of an exit on axvcpu beside KVM, under QEMU
-#			with -icount shift=0,sleep=off (guest time counts
-#			instructions: the same figures on every run)
+#   make bench		what an exit, a wake-up, a vCPU, a VM and guest memory
+#			cost on axvcpu beside KVM (AMD SVM), under QEMU with
+#			-icount shift=0,sleep=off (guest time counts
+#			instructions: the same figures on every run); one
+#			table, build/bench-x86-svm.csv and a gnuplot chart
+#			build/bench-x86-svm.png (Documentation/performance.rst)
 #   make bench-x86-vmx	the same on Intel VMX, under Bochs with its clock
 #			driven by the instruction count (1 ns = 1 instruction)
-#   make bench-arm64	the same on arm64 (MMIO and PSCI), beside KVM arm64
+#   make bench-arm64	the same on arm64, beside KVM arm64
+#   make bench-all	the three, one after the other
 #   make deps		install the Debian packages all this needs (root)
 #   make dkms-install	(root) the sources to /usr/src/axvcpu-<version>,
 #			the udev rule, the modprobe options file, the uapi
@@ -121,6 +125,12 @@ bench-x86-vmx:
 bench-arm64:
 	@scripts/bench-arm64.sh
 
+# One at a time: each boots an emulator that wants a CPU of its own.
+bench-all:
+	@scripts/bench-x86-svm.sh
+	@scripts/bench-x86-vmx.sh
+	@scripts/bench-arm64.sh
+
 deps:
 	@scripts/deps.sh
 
@@ -145,5 +155,5 @@ htmldocs:
 
 .PHONY: all modules clean check check-x86-svm check-x86-vmx check-arm64 \
 	check-qemu-vmx check-qemu-arm64 \
-	check-debug fuzz lint run bench bench-x86-vmx bench-arm64 deps \
+	check-debug fuzz lint run bench bench-x86-vmx bench-arm64 bench-all deps \
 	htmldocs dkms-install dkms-remove deb check-dkms

@@ -9,8 +9,9 @@
 # EMULATOR (scripts/qemu-x86.sh, scripts/bochs-x86.sh), whose clock the
 # caller set up to count instructions, runs the benchmark against
 # /dev/axvcpu and then against KVM (KVM_MODULE) in the same boot, and
-# prints TITLE and each figure beside KVM's with their ratio.  Everything
-# it writes is under $AX_BUILD/NAME.
+# prints TITLE and each figure beside KVM's with their ratio (lib.sh's
+# bench_report).  Everything it writes is under $AX_BUILD/NAME, but the
+# figures: $AX_BUILD/NAME.csv and the chart $AX_BUILD/NAME.png.
 #
 # Environment:
 #   AXVCPU_BENCH_N	iterations of each benchmark (default 20000)
@@ -33,8 +34,22 @@ build_tools "$out/tools" || die "tools build failed"
 	--kmods "$KMODS" --kmod "$kvm" -- "$out/tools/axvcpu-bench"
 
 msg "booting $KREL with ${emulator##*/}"
-"$emulator" "$VMLINUZ" "$out/initrd.gz" "$out/serial.log" \
-	axtest.mode=bench "axtest.kvm=$kvm" "axtest.bench_n=$n" || :
+rm -f "$out/serial.log"
+# A session of its own: the emulator and its timeout end together.
+setsid "$emulator" "$VMLINUZ" "$out/initrd.gz" "$out/serial.log" \
+	axtest.mode=bench "axtest.kvm=$kvm" "axtest.bench_n=$n" &
+pid=$!
+# Once the figures are out, the power-off (a sleep that idle=poll spins
+# through under icount, a minute or more) is not worth waiting for.
+while kill -0 "$pid" 2>/dev/null; do
+	if grep -q '^=== GUEST DONE' "$out/serial.log" 2>/dev/null; then
+		sleep 5
+		kill -- "-$pid" 2>/dev/null || :
+		break
+	fi
+	sleep 2
+done
+wait "$pid" || :
 
 if grep -q '^bench failed' "$out/serial.log" ||
    ! grep -q '^bench ' "$out/serial.log"; then
@@ -42,5 +57,4 @@ if grep -q '^bench failed' "$out/serial.log" ||
 	die "the benchmark did not run (log: $out/serial.log)"
 fi
 
-echo "$title, $n iterations"
-bench_table - "$out/serial.log"
+bench_report "$1" "$title, $n iterations" "$out/serial.log"

@@ -16,6 +16,7 @@
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
-AXVCPU_SMP=1 AXVCPU_QEMU_ARGS="-icount shift=0,sleep=off" \
-	exec "$AX_SCRIPTS/bench-guest.sh" bench "$AX_SCRIPTS/qemu-x86.sh" \
-	kvm_amd "guest clock per exit (-icount shift=0: 1 ns = 1 instruction)"
+AXVCPU_SMP=1 AXVCPU_MEM=${AXVCPU_MEM:-2048} AXVCPU_TIMEOUT=${AXVCPU_TIMEOUT:-1800} \
+	AXVCPU_QEMU_ARGS="-icount shift=0,sleep=off" \
+	exec "$AX_SCRIPTS/bench-guest.sh" bench-x86-svm "$AX_SCRIPTS/qemu-x86.sh" \
+	kvm_amd "x86 SVM (QEMU), guest clock per operation (-icount shift=0: 1 ns = 1 instruction)"

@@ -32,6 +32,7 @@ set -eu -o pipefail
 #				certs; scripts/debug-kernel.sh)
 #   python3-sphinx graphviz	make htmldocs (the state machine's diagram)
 #   rsync			kselftest's lib.mk: make install
+#   gnuplot-nox		make bench: the chart of the figures
 #   dkms dh-dkms debhelper dpkg-dev
 #				make dkms-install, make deb (the axvcpu-dkms
 #				package, dpkg-buildpackage)
@@ -40,7 +41,8 @@ PKGS="gcc make libc6-dev perl sparse kmod linux-source-6.1
 	bochs bochsbios vgabios isolinux syslinux-common xorriso
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross
 	qemu-system-arm bc bison flex libelf-dev libssl-dev
-	python3-sphinx graphviz rsync dkms dh-dkms debhelper dpkg-dev"
+	python3-sphinx graphviz rsync gnuplot-nox dkms dh-dkms debhelper
+	dpkg-dev"
 
 start=$(now)
 

@@ -91,27 +91,88 @@ setup_failed()
 	exit 1
 }
 
-# bench_table N LOG...: the "bench NAME DEVICE NS" lines of the logs, each
-# figure on /dev/axvcpu beside KVM's with their ratio, under a title line
-# for N iterations (none with N "-").
-bench_table()
+# bench_report NAME TITLE LOG...: the "bench BENCH DEVICE NS" lines of the
+# logs as one table under TITLE: each figure on /dev/axvcpu beside KVM's,
+# their ratio, and each path of one KVM_RUN as a multiple of its own
+# device's "null" figure (KVM_RUN returning at once: the floor of every
+# exit to userspace).  The
+# figures also go to $AX_BUILD/NAME.csv and, drawn by gnuplot, to
+# $AX_BUILD/NAME.png.  A figure a device has not ("-") stays out of the
+# ratios.
+bench_report()
 {
-	local n=$1
+	local name=$1 title=$2 csv=$AX_BUILD/$1.csv
 
-	shift
-	[ "$n" = - ] ||
-		echo "guest clock per exit, $n iterations (-icount shift=0: 1 ns = 1 instruction)"
-	printf '%-8s %12s %12s %8s\n' bench axvcpu kvm ratio
-	cat "$@" | awk '/^bench / {
-		v[$2 "," $3] = $4; names[$2] = 1
+	shift 2
+	mkdir -p "$AX_BUILD"
+	cat "$@" | awk '
+	{ sub(/\r$/, "") }	# a serial console ends its lines with CR LF
+	/^bench / {
+		if (!(($2) in seen)) {
+			seen[$2] = 1
+			order[nr++] = $2
+		}
+		dev = $3 == "/dev/kvm" ? "kvm" : "axvcpu"
+		v[$2 "," dev] = $4
+	}
+	function div(a, b) {
+		if (a == "" || a == "-" || b == "" || b == "-" || b <= 0)
+			return "-"
+		return sprintf(a / b < 0.1 ? "%.3f" : "%.2f", a / b)
 	}
 	END {
-		for (b in names) {
-			a = v[b ",/dev/axvcpu"]; k = v[b ",/dev/kvm"]
-			printf "%-8s %9s ns %9s ns %8s\n", b, a, k,
-			       (a && k) ? sprintf("%.2f", a / k) : "-"
+		print "bench,axvcpu_ns,kvm_ns,ratio,axvcpu_floors,kvm_floors"
+		fa = v["null,axvcpu"]; fk = v["null,kvm"]
+		for (i = 0; i < nr; i++) {
+			b = order[i]
+			a = v[b ",axvcpu"]; k = v[b ",kvm"]
+			if (a == "") a = "-"
+			if (k == "") k = "-"
+			# The floor is a KVM_RUN'"'"'s: for the paths of one.
+			fl = b !~ /^(vcpu|vm|mem)/
+			printf "%s,%s,%s,%s,%s,%s\n", b, a, k, div(a, k),
+			       fl ? div(a, fa) : "-", fl ? div(k, fk) : "-"
 		}
-	}' | sort
+	}' >"$csv"
+
+	echo "$title"
+	awk -F, 'NR == 1 {
+		printf "%-8s %14s %14s %7s %12s %12s\n", "bench", "axvcpu ns",
+		       "KVM ns", "ratio", "axvcpu/null", "KVM/null"
+		next
+	}
+	{ printf "%-8s %14s %14s %7s %12s %12s\n", $1, $2, $3, $4, $5, $6 }
+	' "$csv"
+	msg "figures in $csv"
+	bench_chart "$csv" "$AX_BUILD/$name.png" "$title"
+}
+
+# bench_chart CSV PNG TITLE: bench_report's figures as bars, axvcpu beside
+# KVM per benchmark, on a log scale (they span seven decades).
+bench_chart()
+{
+	command -v gnuplot >/dev/null || {
+		msg "no gnuplot (make deps installs it): no chart"
+		return 0
+	}
+	rm -f "$2"
+	gnuplot <<-EOF || { msg "gnuplot failed: no chart"; rm -f "$2"; }
+	set terminal pngcairo size 960,540 noenhanced font ",10"
+	set output "$2"
+	set title "$3"
+	set datafile separator ","
+	set datafile missing "-"
+	set key autotitle columnhead top left
+	set style data histograms
+	set style histogram clustered gap 1
+	set style fill solid 0.8 border -1
+	set logscale y
+	set ylabel "guest ns per operation (log scale)"
+	set grid ytics
+	set xtics rotate by -40
+	plot "$1" using 2:xtic(1) title "axvcpu", "" using 3 title "KVM"
+	EOF
+	[ ! -f "$2" ] || msg "chart in $2"
 }
 
 #

@@ -88,14 +88,29 @@ struct vmx_cpu {
 	u64 last_vm;			/* the VM whose guest ran here last */
 };
 
-/* What the last exit reported, read with the VMCS current. */
+/*
+ * What the last exit reported, read with the VMCS current: idt_err,
+ * insn_info and gpa only where the exit defines them, else 0.
+ */
 struct vmx_exit {
 	u32 reason;
-	u32 intr_info, intr_err;
+	u32 intr_info;
 	u32 idt_info, idt_err;
 	u32 insn_len, insn_info;
 	u32 fail_error;		/* VM_INSTRUCTION_ERROR after a VMfail */
 	u64 qual, gpa;
+};
+
+/*
+ * What the VMCS holds of the fields every entry sets, so that an entry
+ * writes only those that changed (KVM's dirty RIP and RSP, its cached
+ * host CR3 and CR4).  Not valid until an entry wrote them all.
+ */
+struct vmx_entry_cache {
+	bool valid;
+	u32 proc, intr_state;
+	u64 rip, rsp, rflags;
+	u64 host_cr3, host_cr4, host_fs_base;
 };
 
 struct vmx_vcpu {
@@ -123,10 +138,16 @@ struct vmx_vcpu {
 	bool window;			/* interrupt-window exiting */
 	bool nmi_window;		/* NMI-window exiting */
 	bool dirty;			/* the VMCS's guest state is stale */
+	/*
+	 * The copy in memory is stale: the last exits left the guest state
+	 * in the VMCS (vmx_exit_lazy()); vmx_sync_guest() reads it.
+	 */
+	bool stale;
 	bool flush;			/* flush EPT and VPID before entry */
 	s64 tdp_gen;
 
 	struct vmx_exit exit;
+	struct vmx_entry_cache cache;
 	struct fpu_guest fpu;
 };
 
@@ -308,6 +329,8 @@ static void vmx_loaded_busy(struct vmx_cpu *vc, bool busy)
 	barrier();
 }
 
+static void vmx_sync_here(struct vmx_vcpu *vmx);
+
 /* VMCLEAR the VMCS here: its state goes to memory, it can move. */
 static void vmx_clear_here(struct vmx_vcpu *vmx)
 {
@@ -316,6 +339,8 @@ static void vmx_clear_here(struct vmx_vcpu *vmx)
 
 	local_irq_save(flags);
 	if (vmx->cpu == smp_processor_id()) {
+		/* The next VMPTRLD writes the copy back: it must be current. */
+		vmx_sync_here(vmx);
 		vmcs_clear(vmx->vmcs_pa);
 		vmx_loaded_busy(vc, true);
 		list_del(&vmx->loaded_link);
@@ -513,6 +538,7 @@ static void vmx_read_guest(struct vmx_vcpu *vmx)
 	vmx->x.efer = vmcs_read(GUEST_IA32_EFER);
 	if (vmx_exit_ctls & VM_EXIT_SAVE_IA32_PAT)
 		vmx->pat = vmcs_read(GUEST_IA32_PAT);
+	vmx->stale = false;
 }
 
 /* Controls and host state: once per VMPTRLD on a CPU (KVM's pattern). */
@@ -610,10 +636,54 @@ static int vmx_load(struct vmx_vcpu *vmx)
 	if (r)
 		return r;
 	vmx_write_controls(vmx);
+	vmx->cache.valid = false;
 	/* Guest-physical and linear mappings from an earlier stay are stale. */
 	vmx->dirty = true;
 	vmx->flush = true;
 	return 0;
+}
+
+/*
+ * A stale copy from the VMCS, on the CPU where the VMCS is active, with
+ * interrupts off (an IPI may VMPTRLD another VMCS here).
+ */
+static void vmx_sync_here(struct vmx_vcpu *vmx)
+{
+	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
+
+	lockdep_assert_irqs_disabled();
+	if (!vmx->stale || vmx->cpu != smp_processor_id())
+		return;
+	if (vc->current_vmcs != vmx) {
+		if (vmcs_load(vmx->vmcs_pa))
+			return;
+		vc->current_vmcs = vmx;
+	}
+	vmx_read_guest(vmx);
+}
+
+static void vmx_sync_fn(void *data)
+{
+	vmx_sync_here(data);
+}
+
+/* Before the copy in memory is read outside the run step. */
+static void vmx_sync_guest(struct vmx_vcpu *vmx)
+{
+	unsigned long flags;
+	int cpu;
+
+	if (!vmx->stale)
+		return;
+	cpu = get_cpu();
+	if (READ_ONCE(vmx->cpu) == cpu) {
+		local_irq_save(flags);
+		vmx_sync_here(vmx);
+		local_irq_restore(flags);
+	} else if (READ_ONCE(vmx->cpu) >= 0) {
+		smp_call_function_single(vmx->cpu, vmx_sync_fn, vmx, 1);
+	}
+	put_cpu();
 }
 
 /* --- vCPU lifetime and steps -------------------------------------------- */
@@ -868,16 +938,34 @@ static void vmx_inject_pending(struct axvcpu_vcpu *vcpu)
 static void vmx_read_exit(struct vmx_vcpu *vmx)
 {
 	struct vmx_exit *e = &vmx->exit;
+	u16 basic;
 
 	e->reason = vmcs_read(VM_EXIT_REASON);
 	e->qual = vmcs_read(EXIT_QUALIFICATION);
 	e->intr_info = vmcs_read(VM_EXIT_INTR_INFO);
-	e->intr_err = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
 	e->idt_info = vmcs_read(IDT_VECTORING_INFO_FIELD);
-	e->idt_err = vmcs_read(IDT_VECTORING_ERROR_CODE);
 	e->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
-	e->insn_info = vmcs_read(VMX_INSTRUCTION_INFO);
-	e->gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	/* The rest where the exit defines it: a VMREAD less for most. */
+	e->idt_err = 0;
+	if ((e->idt_info & VECTORING_INFO_VALID_MASK) &&
+	    (e->idt_info & VECTORING_INFO_DELIVER_CODE_MASK))
+		e->idt_err = vmcs_read(IDT_VECTORING_ERROR_CODE);
+	basic = e->reason;
+	e->insn_info = basic == EXIT_REASON_IO_INSTRUCTION ?
+		       vmcs_read(VMX_INSTRUCTION_INFO) : 0;
+	e->gpa = basic == EXIT_REASON_EPT_VIOLATION ||
+		 basic == EXIT_REASON_EPT_MISCONFIG ?
+		 vmcs_read(GUEST_PHYSICAL_ADDRESS) : 0;
+}
+
+/* A field every entry sets, written only when the VMCS holds another value. */
+static void vmcs_write_cached(struct vmx_vcpu *vmx, unsigned long field,
+			      u64 val, u64 *cached)
+{
+	if (vmx->cache.valid && *cached == val)
+		return;
+	vmcs_write(field, val);
+	*cached = val;
 }
 
 /*
@@ -971,10 +1059,36 @@ static u32 vmx_entry_intr_state(struct vmx_vcpu *vmx)
 	return st;
 }
 
+/*
+ * Exits answered in the kernel from the registers alone leave the rest of
+ * the guest state in the VMCS, as KVM's register cache does: about fifty
+ * VMREADs fewer.  CR4 and DR7 are read all the same: the next entry
+ * switches XCR0 and the breakpoints on them, CPUID reads OSXSAVE, and the
+ * guest changes those bits without an exit.  The copy in memory is read
+ * when the next exit needs it, before KVM_RUN returns and before the VMCS
+ * is cleared.
+ */
+static bool vmx_exit_lazy(struct vmx_vcpu *vmx)
+{
+	u64 cr4m = vmx_cr4_mask();
+
+	switch (vmx->exit.reason) {
+	case EXIT_REASON_CPUID:
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_PREEMPTION_TIMER:
+		vmx->cr4 = (vmcs_read(GUEST_CR4) & ~cr4m) | (vmx->cr4 & cr4m);
+		vmx->dr7 = vmcs_read(GUEST_DR7);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Preemption and interrupts off, on the bound CPU, current vCPU set. */
 static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	struct vmx_entry_cache *c = &vmx->cache;
 	struct vmx_vm *v = vcpu->vm->arch;
 	s64 gen = atomic64_read(&v->tdp.gen);
 	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
@@ -982,7 +1096,7 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	u16 ds, es, fs, gs;
 	bool switch_xcr0;
 	u64 host_kgs, fs_base;
-	u32 proc;
+	u32 proc, intr_state;
 	int r;
 
 	/* Halted, or waiting for INIT/SIPI: x86_lapic_exit() says what next. */
@@ -1014,10 +1128,14 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 
 	if (vmx->dirty)
 		vmx_write_guest(vmx);
-	vmcs_write(GUEST_RIP, vmx->rip);
-	vmcs_write(GUEST_RSP, vmx->x.regs[__VCPU_REGS_RSP]);
-	vmcs_write(GUEST_RFLAGS, vmx->rflags);
-	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmx_entry_intr_state(vmx));
+	vmcs_write_cached(vmx, GUEST_RIP, vmx->rip, &c->rip);
+	vmcs_write_cached(vmx, GUEST_RSP, vmx->x.regs[__VCPU_REGS_RSP], &c->rsp);
+	vmcs_write_cached(vmx, GUEST_RFLAGS, vmx->rflags, &c->rflags);
+	intr_state = vmx_entry_intr_state(vmx);
+	if (!c->valid || c->intr_state != intr_state) {
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr_state);
+		c->intr_state = intr_state;
+	}
 	vmx_entry_event(vmx);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vmx->event);
 	if (vmx->event & INTR_INFO_DELIVER_CODE_MASK)
@@ -1026,19 +1144,23 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmx->event_len);
 	proc = vmx_proc | (vmx->window ? CPU_BASED_INTR_WINDOW_EXITING : 0) |
 	       (vmx->nmi_window ? CPU_BASED_NMI_WINDOW_EXITING : 0);
-	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
+	if (!c->valid || c->proc != proc) {
+		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
+		c->proc = proc;
+	}
 	if (vmx_preempt_ticks)
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmx_preempt_ticks);
 
 	/* Host state that changes between entries. */
-	vmcs_write(HOST_CR3, __read_cr3());
-	vmcs_write(HOST_CR4, cr4_read_shadow());
+	vmcs_write_cached(vmx, HOST_CR3, __read_cr3(), &c->host_cr3);
+	vmcs_write_cached(vmx, HOST_CR4, cr4_read_shadow(), &c->host_cr4);
 	savesegment(ds, ds);
 	savesegment(es, es);
 	savesegment(fs, fs);
 	savesegment(gs, gs);
 	rdmsrl(MSR_FS_BASE, fs_base);
-	vmcs_write(HOST_FS_BASE, fs_base);
+	vmcs_write_cached(vmx, HOST_FS_BASE, fs_base, &c->host_fs_base);
+	c->valid = true;
 
 	/* VM exit clears DEBUGCTL: the host's (LBRs, BTF) comes back. */
 	debugctl = get_debugctlmsr();
@@ -1054,6 +1176,8 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	vmx_switch_to_host(vmx, switch_xcr0, host_kgs, ds, es, fs, gs,
 			   fs_base);
 
+	if (r != VMX_ENTER_EXITED)	/* no exit: all of them again */
+		c->valid = false;
 	if (r == VMX_ENTER_FAULT) {
 		pr_err_ratelimited("axvcpu: vmx: VMLAUNCH/VMRESUME faulted (VMX off?)\n");
 		return -EIO;
@@ -1075,8 +1199,11 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 					      INTR_INFO_VECTOR_MASK)) ==
 		      (INTR_TYPE_HARD_EXCEPTION | X86_TRAP_MC))))
 		x86_machine_check();
-	if (vmx->exit.reason & VMX_ENTRY_FAILED)
+	if (vmx->exit.reason & VMX_ENTRY_FAILED) {
+		/* The guest fields may hold what the failed entry loaded. */
+		c->valid = false;
 		return 0;
+	}
 	vmx->launched = true;
 
 	/* An NMI of the host's: its handler runs now, as KVM does. */
@@ -1089,7 +1216,14 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	vmx->x.regs[__VCPU_REGS_RSP] = vmcs_read(GUEST_RSP);
 	vmx->rflags = vmcs_read(GUEST_RFLAGS);
 	vmx->intr_state = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
-	vmx_read_guest(vmx);
+	c->rip = vmx->rip;
+	c->rsp = vmx->x.regs[__VCPU_REGS_RSP];
+	c->rflags = vmx->rflags;
+	c->intr_state = vmx->intr_state;
+	if (vmx_exit_lazy(vmx))
+		vmx->stale = true;
+	else
+		vmx_read_guest(vmx);
 	return 0;
 }
 
@@ -1547,6 +1681,8 @@ static void vmx_run_end(struct axvcpu_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
+	/* Userspace may read what the last exits left in the VMCS. */
+	vmx_sync_guest(vmx);
 	fpu_swap_kvm_fpstate(&vmx->fpu, false);
 	x86_run_end(vcpu, &vmx->x, vmx->rflags, vmx->cr8,
 		    vmx_interruptible(vmx),
