@@ -399,8 +399,6 @@ check()
 		insmod "$KO"; then
 		[ ! -x /tests/coexist_test ] ||
 			run_test coexist_test /dev/axvcpu axvcpu
-		[ ! -x /tests/x86_hop_test ] ||
-			run_test x86_hop_test /dev/axvcpu axvcpu
 		step axvcpu:rmmod-coexist "rmmod axvcpu with KVM loaded" \
 			rmmod axvcpu
 		step kvm:rmmod-coexist "modprobe -r $KVM_MODS" unload_kvm
