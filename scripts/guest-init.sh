@@ -83,7 +83,10 @@ KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test x86_stress_test
 # Tests not yet run against /dev/axvcpu by default (axtest.tests may still
 # name them): a new test of a feature a backend is still building goes
 # here until the backend passes it, while it already runs against KVM.
-AXVCPU_NOT_YET=""
+# x86_hop_test: a vCPU's XSAVE image read after KVM_RUN can come back
+# all-init (XSTATE_BV 0, the guest's XMM lost), now and then; an FPU state
+# bug to settle first (Documentation/testing.rst).
+AXVCPU_NOT_YET="x86_hop_test"
 
 MODE=check
 TESTS=
