@@ -20,6 +20,7 @@
  * axvcpu's device, KVM_DEV KVM's.
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -338,6 +339,19 @@ TEST(hop_between_hypervisors)
 		ASSERT_EQ(-EINTR, xg_run(&v));
 		v.run->immediate_exit = 0;
 		hop_save(_metadata, &vm, &v, s);
+		{
+			const uint8_t *r = (const uint8_t *)s->xsave.region;
+			uint64_t bv, x0, x1;
+
+			memcpy(&bv, r + 512, 8);
+			memcpy(&x0, r + 160, 8);
+			memcpy(&x1, r + 176, 8);
+			TH_LOG("hop %d from %s after round %llu: XSTATE_BV 0x%llx xmm0 %llu xmm1 %llu rip 0x%llx cpu %d",
+			       hop, devs[side], (unsigned long long)round,
+			       (unsigned long long)bv, (unsigned long long)x0,
+			       (unsigned long long)x1,
+			       (unsigned long long)s->regs.rip, sched_getcpu());
+		}
 		if (in_flight)
 			EXPECT_EQ(0xabc00000ULL + hop, s->regs.rax);
 		xg_vcpu_destroy(&v);
