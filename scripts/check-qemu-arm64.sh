@@ -57,19 +57,7 @@ status=0
 # boot NAME ARGS...: one boot, judged as NAME.
 boot()
 {
-	local name=$1 log=$out/$1.log start rc=0
-
-	shift
-	msg "$name: booting $KREL_ARM64 under QEMU (log: $log)"
-	start=$(now)
-	# shellcheck disable=SC2068 # kernel arguments, one a word
-	"$AX_SCRIPTS/qemu-arm64.sh" "$VMLINUZ_ARM64" "$out/initrd.gz" "$log" \
-		$@ || rc=$?
-	msg "$name: guest ran for $(elapsed "$start") s, QEMU exit status $rc"
-	touch "$log"
-	[ "${AXVCPU_VERBOSE:-0}" != 1 ] || cat "$log"
-	grep -a '# qemu -smp' "$log" | sed "s/^/$name: /" >&2 || :
-	"$AX_SCRIPTS/tap-summary.sh" "$name" "$log" "$rc" || status=1
+	arm64_boot "$out" "$@" || status=1
 }
 
 # KVM arm64 first, the reference; then axvcpu with EL2 to itself.

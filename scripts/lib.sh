@@ -444,3 +444,24 @@ EOF
 		cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$2"
 	rm -rf "$root"
 }
+
+# arm64_boot OUT NAME ARGS...: boot the arm64 test guest (OUT/initrd.gz,
+# $VMLINUZ_ARM64) with kernel ARGS, its serial log OUT/NAME.log, and judge
+# it as NAME (tap-summary.sh); a QEMU boot's summary lines go to stderr.
+# Fails when the judge does.
+arm64_boot()
+{
+	local out=$1 name=$2 log=$1/$2.log start rc=0
+
+	shift 2
+	msg "$name: booting $KREL_ARM64 under QEMU (log: $log)"
+	start=$(now)
+	# shellcheck disable=SC2068 # kernel arguments, one a word
+	"$AX_SCRIPTS/qemu-arm64.sh" "$VMLINUZ_ARM64" "$out/initrd.gz" "$log" \
+		$@ || rc=$?
+	msg "$name: guest ran for $(elapsed "$start") s, QEMU exit status $rc"
+	touch "$log"
+	[ "${AXVCPU_VERBOSE:-0}" != 1 ] || cat "$log"
+	grep -a '# qemu -smp' "$log" | sed "s/^/$name: /" >&2 || :
+	"$AX_SCRIPTS/tap-summary.sh" "$name" "$log" "$rc"
+}

@@ -89,23 +89,23 @@ else
 	ev_user=axvcpu/axvcpu_userspace_exit
 fi
 
+# The triggers; "!" before one removes it.
+hist_all="hist:keys=$key_all.hex:sort=hitcount.descending:size=256"
+hist_user="hist:keys=reason:sort=hitcount.descending:size=128"
+
 # exits_on, exits_off: the histograms of one boot.
 exits_on()
 {
 	[ -d $T/events/$ev_all ] && [ -d $T/events/$ev_user ] || return 0
-	echo "hist:keys=$key_all.hex:sort=hitcount.descending:size=256" \
-		>$T/events/$ev_all/trigger
-	echo "hist:keys=reason:sort=hitcount.descending:size=128" \
-		>$T/events/$ev_user/trigger
+	echo "$hist_all" >$T/events/$ev_all/trigger
+	echo "$hist_user" >$T/events/$ev_user/trigger
 }
 
 exits_off()
 {
 	[ -d $T/events/$ev_all ] && [ -d $T/events/$ev_user ] || return 0
-	echo "!hist:keys=$key_all.hex:sort=hitcount.descending:size=256" \
-		>$T/events/$ev_all/trigger
-	echo "!hist:keys=reason:sort=hitcount.descending:size=128" \
-		>$T/events/$ev_user/trigger
+	echo "!$hist_all" >$T/events/$ev_all/trigger
+	echo "!$hist_user" >$T/events/$ev_user/trigger
 }
 
 # exits_report: "N exits, M to QEMU; top: key=count ...", from the
