@@ -18,6 +18,7 @@ set -eu -o pipefail
 #   sparse			make C=2
 #   kmod			depmod/modprobe for the guest's module tree
 #   linux-source-6.1		kselftest_harness.h and checkpatch.pl
+#   patch			mending KVM's selftests (scripts/kvm-selftests.sh)
 #   qemu-system-x86		the emulator (TCG with SVM)
 #   bochs bochsbios vgabios	the emulator with VMX (scripts/bochs-x86.sh)
 #   isolinux syslinux-common xorriso
@@ -36,7 +37,7 @@ set -eu -o pipefail
 #   dkms dh-dkms debhelper dpkg-dev
 #				make dkms-install, make deb (the axvcpu-dkms
 #				package, dpkg-buildpackage)
-PKGS="gcc make libc6-dev perl sparse kmod linux-source-6.1
+PKGS="gcc make libc6-dev perl sparse kmod linux-source-6.1 patch
 	qemu-system-x86 busybox-static cpio gzip xz-utils zstd
 	bochs bochsbios vgabios isolinux syslinux-common xorriso
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross

@@ -33,6 +33,7 @@
 #   - dirty_log_test uses TEST_ASSERT_EQ (upstream 6.5's test_util.h);
 #   - aarch64/vgic_init uses FIELD_PREP, and tools/include has no
 #     <linux/bitfield.h>.
+# and one patch (mend_library) mends a race of the library itself.
 #
 # table: the results of the KVM selftests in the guests' serial LOGs (the
 # frames kvm-selftests:kvm and kvm-selftests:axvcpu of
@@ -60,11 +61,106 @@ unpack_source()
 		members="$members linux-source-6.1/$m"
 	done
 	# shellcheck disable=SC2086 # one member a word
-	tar -xJf "$tarball" -C "$tmp" --strip-components=1 $members ||
-		{ rm -rf "$tmp"; return 1; }
+	tar -xJf "$tarball" -C "$tmp" --strip-components=1 $members &&
+		mend_library "$tmp" || { rm -rf "$tmp"; return 1; }
 	touch "$tmp/.done"
 	rm -rf "$dir"
 	mv "$tmp" "$dir"
+}
+
+# mend_library DIR: the library's guest memory regions (rb-trees and a
+# hash) are changed by the main thread with no lock while vCPU threads look
+# guest addresses up in them (get_ucall() walks the guest's page tables):
+# memslot_modification_stress_test adds and deletes a slot in a loop, and a
+# lookup that meets an rb-tree rotation misses slot 0 ("No vm physical
+# memory at 0x180000", exit 254).  The faster a hypervisor's exits, the
+# more lookups meet a change: 2 runs in 6 on axvcpu under the SVM machine.
+# A mutex around the walks and the changes.
+mend_library()
+{
+	patch -s -p1 -d "$1" <<'EOF'
+--- a/tools/testing/selftests/kvm/lib/kvm_util.c
++++ b/tools/testing/selftests/kvm/lib/kvm_util.c
+@@ -11,12 +11,20 @@
+ #include "processor.h"
+ 
+ #include <assert.h>
++#include <pthread.h>
+ #include <sys/mman.h>
+ #include <sys/types.h>
+ #include <sys/stat.h>
+ #include <unistd.h>
+ #include <linux/kernel.h>
+ 
++/*
++ * The regions' trees and hash change in the main thread while vCPU threads
++ * look guest addresses up (get_ucall() in memslot_modification_stress_test):
++ * unlocked, a lookup during an rb-tree rotation can miss a region.
++ */
++static pthread_mutex_t regions_lock = PTHREAD_MUTEX_INITIALIZER;
++
+ #define KVM_UTIL_MIN_PFN	2
+ 
+ static int vcpu_mmap_sz(void);
+@@ -465,24 +473,30 @@
+ static struct userspace_mem_region *
+ userspace_mem_region_find(struct kvm_vm *vm, uint64_t start, uint64_t end)
+ {
++	struct userspace_mem_region *found = NULL;
+ 	struct rb_node *node;
+ 
++	/* A vCPU thread's lookup while another thread adds or deletes slots. */
++	pthread_mutex_lock(&regions_lock);
+ 	for (node = vm->regions.gpa_tree.rb_node; node; ) {
+ 		struct userspace_mem_region *region =
+ 			container_of(node, struct userspace_mem_region, gpa_node);
+ 		uint64_t existing_start = region->region.guest_phys_addr;
+ 		uint64_t existing_end = region->region.guest_phys_addr
+ 			+ region->region.memory_size - 1;
+-		if (start <= existing_end && end >= existing_start)
+-			return region;
++		if (start <= existing_end && end >= existing_start) {
++			found = region;
++			break;
++		}
+ 
+ 		if (start < existing_start)
+ 			node = node->rb_left;
+ 		else
+ 			node = node->rb_right;
+ 	}
++	pthread_mutex_unlock(&regions_lock);
+ 
+-	return NULL;
++	return found;
+ }
+ 
+ /*
+@@ -575,9 +589,11 @@
+ 	int ret;
+ 
+ 	if (unlink) {
++		pthread_mutex_lock(&regions_lock);
+ 		rb_erase(&region->gpa_node, &vm->regions.gpa_tree);
+ 		rb_erase(&region->hva_node, &vm->regions.hva_tree);
+ 		hash_del(&region->slot_node);
++		pthread_mutex_unlock(&regions_lock);
+ 	}
+ 
+ 	region->region.memory_size = 0;
+@@ -940,9 +956,11 @@
+ 		guest_paddr, (uint64_t) region->region.memory_size);
+ 
+ 	/* Add to quick lookup data structures */
++	pthread_mutex_lock(&regions_lock);
+ 	vm_userspace_mem_region_gpa_insert(&vm->regions.gpa_tree, region);
+ 	vm_userspace_mem_region_hva_insert(&vm->regions.hva_tree, region);
+ 	hash_add(vm->regions.slot_hash, &region->slot_node, slot);
++	pthread_mutex_unlock(&regions_lock);
+ 
+ 	/* If shared memory, create an alias. */
+ 	if (region->fd >= 0) {
+EOF
 }
 
 # shim DIR: the forced include DIR/shim.h and the header DIR/linux/bitfield.h
@@ -170,12 +266,12 @@ build()
 		case ${old##*/} in
 		*.tmp.*) kill -0 "${old##*.tmp.}" 2>/dev/null ||
 				rm -rf "$old" ;;
-		"src-$ver"|"$ver-$key-"*) ;;
+		"src-$ver-$key"|"$ver-$key-"*) ;;
 		*) rm -rf "$old" ;;
 		esac
 	done
-	unpack_source "$base/src-$ver"
-	build_arch "$base/src-$ver" "$base/$ver-$key-$arch" "$arch"
+	unpack_source "$base/src-$ver-$key"
+	build_arch "$base/src-$ver-$key" "$base/$ver-$key-$arch" "$arch"
 
 	case $arch in
 	x86_64)	gnu_arch=x86_64 ;;
