@@ -5,7 +5,8 @@
  * KVM_GET_SUPPORTED_CPUID is the host's CPUID without what axvcpu does not
  * give a guest, leaf by leaf as KVM 6.1 builds it (arch/x86/kvm/cpuid.c):
  * every basic leaf up to 0x1f and extended leaf up to 0x80000021, a leaf
- * KVM does not pass through reading as zeros.  KVM_SET_CPUID2 gives a vCPU
+ * KVM does not pass through reading as zeros, then KVM's signature and
+ * paravirtual features at 0x40000000.  KVM_SET_CPUID2 gives a vCPU
  * its table; from then on the guest's CPUID is a lookup in it, with KVM's
  * answer for a leaf the table lacks and KVM's fixups of the bits that
  * follow the guest (OSXSAVE, OSPKE, the XSAVE area's size).  Before the VMM
@@ -20,6 +21,7 @@
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 #include <asm/fpu/xcr.h>
+#include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
 #include <asm/tlbflush.h>
@@ -403,6 +405,32 @@ static int x86_cpuid_supported_range(struct x86_cpuid_array *a, u32 base,
 }
 
 /*
+ * KVM's own leaves, last in KVM's table: its signature with the highest
+ * of them, and the paravirtual features.  Of those only "I/O needs no
+ * delay", which asks nothing of axvcpu; no kvmclock, steal time, PV EOI
+ * or PV unhalt.
+ */
+static int x86_cpuid_kvm_leaves(struct x86_cpuid_array *a)
+{
+	const u32 *sig = (const u32 *)KVM_SIGNATURE;
+	struct kvm_cpuid_entry2 *e;
+
+	e = x86_cpuid_host(a, KVM_CPUID_SIGNATURE, 0);
+	if (!e)
+		return -E2BIG;
+	e->eax = KVM_CPUID_FEATURES;
+	e->ebx = sig[0];
+	e->ecx = sig[1];
+	e->edx = sig[2];
+	e = x86_cpuid_host(a, KVM_CPUID_FEATURES, 0);
+	if (!e)
+		return -E2BIG;
+	x86_cpuid_zero(e);
+	e->eax = BIT(KVM_FEATURE_NOP_IO_DELAY);
+	return 0;
+}
+
+/*
  * KVM_GET_SUPPORTED_CPUID and KVM_GET_EMULATED_CPUID.  axvcpu emulates no
  * instruction the CPU lacks, so the emulated table is empty.  As KVM: fewer
  * than one entry or too few for the table is -E2BIG and nent stays as it
@@ -447,6 +475,8 @@ static long x86_dev_get_cpuid(unsigned int ioctl,
 	if (!r)
 		r = x86_cpuid_supported_range(&a, 0x80000000, xcr0);
 	put_cpu();
+	if (!r)
+		r = x86_cpuid_kvm_leaves(&a);
 	if (r)
 		goto out_free;
 
