@@ -350,6 +350,13 @@ static int x86_common_msr(struct x86_vcpu *x, u32 msr, u64 *val, bool write,
 		else
 			*val = m->misc_enable;
 		return 0;
+	case MSR_IA32_POWER_CTL:
+		/* Kept for the guest, which reads back what it wrote. */
+		if (write)
+			m->power_ctl = *val;
+		else
+			*val = m->power_ctl;
+		return 0;
 	}
 	r = x86_mtrr_access(m, msr, val, write);
 	if (r != -ENOENT)
@@ -460,7 +467,7 @@ static const u32 x86_saved_msrs[] = {
 	MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_TSC_AUX, MSR_IA32_TSC_ADJUST,
 	MSR_IA32_MISC_ENABLE, MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL,
-	MSR_K7_HWCR,
+	MSR_K7_HWCR, MSR_IA32_POWER_CTL,
 };
 
 static_assert(ARRAY_SIZE(x86_saved_msrs) <= X86_NR_SAVED_MSRS);

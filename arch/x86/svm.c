@@ -1054,6 +1054,8 @@ static int svm_get_msr(struct axvcpu_vcpu *vcpu, u32 msr, u64 *val)
 
 	if (p) {
 		*val = *p;
+	} else if (msr == MSR_FS_BASE || msr == MSR_GS_BASE) {
+		*val = msr == MSR_FS_BASE ? s->fs.base : s->gs.base;
 	} else if (msr == MSR_EFER) {
 		*val = s->efer & ~(u64)EFER_SVME;
 	} else if (i == X86_URET_TSC_AUX) {
@@ -1084,6 +1086,15 @@ static int svm_set_msr(struct axvcpu_vcpu *vcpu, u32 msr, u64 val, bool host)
 		if (!(x86_guest_uret & BIT(i)) || !x86_uret_valid(i, val))
 			return 1;
 		svm->x.uret[i] = val;
+		return 0;
+	}
+	if (msr == MSR_FS_BASE || msr == MSR_GS_BASE) {
+		if (!x86_uret_valid(X86_URET_LSTAR, val))	/* canonical */
+			return 1;
+		if (msr == MSR_FS_BASE)
+			s->fs.base = val;
+		else
+			s->gs.base = val;
 		return 0;
 	}
 	if (!p)

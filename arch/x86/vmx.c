@@ -1760,6 +1760,10 @@ static int vmx_get_msr(struct axvcpu_vcpu *vcpu, u32 msr, u64 *val)
 
 	if (msr == MSR_EFER)
 		*val = vmx->x.efer;
+	else if (msr == MSR_FS_BASE)
+		*val = vmx->segs.fs.base;
+	else if (msr == MSR_GS_BASE)
+		*val = vmx->segs.gs.base;
 	else if (p)
 		*val = *p;
 	else
@@ -1782,6 +1786,15 @@ static int vmx_set_msr(struct axvcpu_vcpu *vcpu, u32 msr, u64 val, bool host)
 		if (!host)
 			val = (val & ~(u64)EFER_LMA) | (vmx->x.efer & EFER_LMA);
 		vmx->x.efer = val;
+		return 0;
+	}
+	if (msr == MSR_FS_BASE || msr == MSR_GS_BASE) {
+		if (!x86_uret_valid(X86_URET_LSTAR, val))	/* canonical */
+			return 1;
+		if (msr == MSR_FS_BASE)
+			vmx->segs.fs.base = val;
+		else
+			vmx->segs.gs.base = val;
 		return 0;
 	}
 	if (!p)

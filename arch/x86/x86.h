@@ -128,6 +128,7 @@ struct x86_msrs {
 	s64 tsc_offset;		/* guest TSC - host TSC */
 	u64 tsc_adjust;
 	u64 misc_enable;
+	u64 power_ctl;
 	u64 ucode_rev;
 	u64 kvm_wall_clock, kvm_system_time;	/* kvmclock's, never on */
 	u64 mtrr_def_type;
@@ -322,7 +323,7 @@ struct kvm_msr_entry *x86_msrs_copy_in(struct kvm_msrs __user *um, u32 *n);
 long x86_msrs_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		    const struct x86_sregs_ops *ops, unsigned int ioctl,
 		    struct kvm_msrs __user *um);
-#define X86_NR_SAVED_MSRS	16
+#define X86_NR_SAVED_MSRS	17
 u32 x86_msr_index_list(u32 *msrs);
 
 long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
