@@ -31,6 +31,7 @@
 struct axvcpu_vm;
 struct axvcpu_vcpu;
 struct dentry;
+struct x86_msr_filter;
 
 /* One KVM_SET_USER_MEMORY_REGION slot: pinned for its whole life. */
 struct axvcpu_memslot {
@@ -87,6 +88,10 @@ struct axvcpu_vm {
 	s64 clock_offset;		/* x86: KVM_GET_CLOCK - boot time */
 	void *arch;
 	void *irqchip;			/* x86: KVM_CREATE_IRQCHIP's; VM lock */
+	/* x86: KVM_X86_SET_MSR_FILTER's (arch/x86/msr.c); set under VM lock. */
+	struct x86_msr_filter __rcu *msr_filter;
+	bool msr_exit_all;		/* x86: it denies an MSR the guest owns */
+	u32 user_space_msr;		/* x86: KVM_CAP_X86_USER_SPACE_MSR's */
 };
 
 /* Arch steps on a vCPU, each run through axvcpu_arch_step(). */
@@ -331,6 +336,7 @@ __poll_t axvcpu_trace_poll(struct axvcpu_vcpu *vcpu, struct file *file,
 void axvcpu_trace_free(struct axvcpu_vcpu *vcpu);
 void axvcpu_vcpu_inject(struct axvcpu_vcpu *vcpu, unsigned int vector);
 void axvcpu_kick(struct axvcpu_vcpu *vcpu);
+void axvcpu_vm_kick_guests(struct axvcpu_vm *vm);
 void axvcpu_vm_sync_guests(struct axvcpu_vm *vm);
 long axvcpu_vcpu_arch_ioctl(struct axvcpu_vcpu *vcpu, unsigned int ioctl,
 			    void __user *argp);

@@ -425,12 +425,12 @@ void axvcpu_kick(struct axvcpu_vcpu *vcpu)
 }
 
 /*
- * Stage-2 mappings went: wait until every vCPU of the VM that may still
- * use them from guest mode has left it once (the interrupt makes it exit,
- * and the handler runs only after the exit).  Its next entry sees the
- * change.  VM lock held.
+ * A change every vCPU's next entry must see (the VM's memory, its MSR
+ * filter): wait until each vCPU of the VM that may still be in guest
+ * mode without it has left guest mode once (the interrupt makes it exit,
+ * and the handler runs only after the exit).  VM lock held.
  */
-void axvcpu_vm_sync_guests(struct axvcpu_vm *vm)
+void axvcpu_vm_kick_guests(struct axvcpu_vm *vm)
 {
 	struct axvcpu_vcpu *vcpu;
 	unsigned long i;
@@ -438,12 +438,18 @@ void axvcpu_vm_sync_guests(struct axvcpu_vm *vm)
 
 	/* The change before the look at guest_cpu; pairs with axvcpu_enter(). */
 	smp_mb();
-	WRITE_ONCE(vm->stat.remote_tlb_flush, vm->stat.remote_tlb_flush + 1);
 	xa_for_each(&vm->vcpus, i, vcpu) {
 		cpu = READ_ONCE(vcpu->guest_cpu);
 		if (cpu >= 0)
 			smp_call_function_single(cpu, axvcpu_kick_ipi, NULL, 1);
 	}
+}
+
+/* Stage-2 mappings went: no vCPU uses them from guest mode on return. */
+void axvcpu_vm_sync_guests(struct axvcpu_vm *vm)
+{
+	WRITE_ONCE(vm->stat.remote_tlb_flush, vm->stat.remote_tlb_flush + 1);
+	axvcpu_vm_kick_guests(vm);
 }
 
 void axvcpu_vcpu_inject(struct axvcpu_vcpu *vcpu, unsigned int vector)

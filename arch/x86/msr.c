@@ -13,10 +13,16 @@
  * check registers, none of which the hardware needs: the guest's memory
  * types come from the host's page tables and PAT, as in KVM.
  *
- * The answer of each access: 0 done, 1 refused (#GP for the guest, the
- * end of a KVM_GET/SET_MSRS batch for userspace), KVM's convention.
+ * The answer of each access, KVM's convention: 0 done, else refused (#GP
+ * for the guest, the end of a KVM_GET/SET_MSRS batch for userspace): 1 an
+ * MSR this file knows refused the access, X86_MSR_UNKNOWN an MSR it does
+ * not know.  The VMM may take the guest's refused accesses itself
+ * (KVM_CAP_X86_USER_SPACE_MSR), and may filter them before they reach this
+ * file (KVM_X86_SET_MSR_FILTER); its own KVM_GET/SET_MSRS never are.
  */
+#include <linux/bitops.h>
 #include <linux/kvm.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/apicdef.h>
@@ -30,6 +36,17 @@
 
 /* KVM's limit on one KVM_GET/SET_MSRS batch. */
 #define X86_MAX_IO_MSRS		256
+
+/*
+ * Refusals besides 1 (KVM_MSR_RET_UNSUPPORTED, _FILTERED): each has its
+ * KVM_MSR_EXIT_REASON_* for userspace.
+ */
+#define X86_MSR_UNKNOWN		2
+#define X86_MSR_FILTERED	3
+
+/* The x2APIC's MSRs: KVM knows them, and never filters them. */
+#define X86_MSR_X2APIC_FIRST	APIC_BASE_MSR
+#define X86_MSR_X2APIC_LAST	(APIC_BASE_MSR + 0xff)
 
 /* The MTRRs' MSRs (msr-index.h spells them in CamelCase). */
 #define X86_MSR_MTRR_CAP	0x0fe
@@ -357,6 +374,9 @@ static int x86_common_msr(struct x86_vcpu *x, u32 msr, u64 *val, bool write,
 		else
 			*val = m->power_ctl;
 		return 0;
+	case X86_MSR_X2APIC_FIRST ... X86_MSR_X2APIC_LAST:
+		/* Registers of x2APIC mode, which a vCPU never enters here. */
+		return 1;
 	}
 	r = x86_mtrr_access(m, msr, val, write);
 	if (r != -ENOENT)
@@ -369,7 +389,7 @@ static int x86_common_msr(struct x86_vcpu *x, u32 msr, u64 *val, bool write,
 			*val = 0;
 		return 0;
 	}
-	return 1;
+	return X86_MSR_UNKNOWN;
 }
 
 /* One MSR, read: the backend's, else the common file's. */
@@ -389,26 +409,251 @@ int x86_set_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 	return r == -ENOENT ? x86_common_msr(x, msr, &val, true, host) : r;
 }
 
+/* --- the VMM's view of the guest's accesses ------------------------------- */
+
 /*
- * The guest's RDMSR or WRMSR (ECX, EDX:EAX): false for #GP; the caller
- * steps over the instruction otherwise.
+ * The MSRs a backend may let the guest read and write without an exit
+ * (SVM all of them, VMX FS and GS base): those the VMCB or VMCS switches.
+ * A filter that denies one of them makes every MSR exit.
  */
-bool x86_guest_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
-		   const struct x86_sregs_ops *ops, bool write)
+const u32 x86_guest_owned_msrs[] = {
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_FS_BASE,
+	MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_IA32_SYSENTER_CS,
+	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+};
+
+const unsigned int x86_nr_guest_owned_msrs = ARRAY_SIZE(x86_guest_owned_msrs);
+
+/* One range of a filter: a set bit allows MSR base + bit, as in KVM. */
+struct x86_msr_range {
+	u32 flags;		/* KVM_MSR_FILTER_READ, _WRITE */
+	u32 base;
+	u32 nmsrs;
+	unsigned long *bitmap;
+};
+
+/* KVM_X86_SET_MSR_FILTER's filter, the ranges without nmsrs left out. */
+struct x86_msr_filter {
+	bool default_allow;
+	u32 count;
+	struct x86_msr_range ranges[KVM_MSR_FILTER_MAX_RANGES];
+};
+
+static void x86_msr_filter_put(struct x86_msr_filter *f)
+{
+	u32 i;
+
+	if (!f)
+		return;
+	for (i = 0; i < f->count; i++)
+		kfree(f->ranges[i].bitmap);
+	kfree(f);
+}
+
+/*
+ * May the guest make this access (KVM_MSR_FILTER_READ or _WRITE)?  The
+ * first range holding the MSR for that access decides, else the default;
+ * the ends wrap at 32 bits, as KVM's kvm_msr_allowed() computes them.
+ */
+static bool x86_msr_allowed(const struct x86_msr_filter *f, u32 msr, u32 type)
+{
+	const struct x86_msr_range *r;
+	u32 i;
+
+	if (!f || (msr >= X86_MSR_X2APIC_FIRST && msr <= X86_MSR_X2APIC_LAST))
+		return true;
+	for (i = 0; i < f->count; i++) {
+		r = &f->ranges[i];
+		if (msr >= r->base && msr < r->base + r->nmsrs &&
+		    (r->flags & type))
+			return test_bit(msr - r->base, r->bitmap);
+	}
+	return f->default_allow;
+}
+
+/* A range of KVM_X86_SET_MSR_FILTER, with KVM's checks. */
+static int x86_msr_filter_add(struct x86_msr_filter *f,
+			      const struct kvm_msr_filter_range *u)
+{
+	unsigned long *bitmap;
+	size_t size;
+
+	if (!u->nmsrs)
+		return 0;	/* not used, whatever its other fields */
+	if (!u->flags ||
+	    (u->flags & ~(KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE)))
+		return -EINVAL;
+	size = BITS_TO_LONGS(u->nmsrs) * sizeof(long);
+	if (size > KVM_MSR_FILTER_MAX_BITMAP_SIZE)
+		return -EINVAL;
+	bitmap = memdup_user(u64_to_user_ptr((u64)(unsigned long)u->bitmap),
+			     size);
+	if (IS_ERR(bitmap))
+		return PTR_ERR(bitmap);
+	f->ranges[f->count++] = (struct x86_msr_range) {
+		.flags = u->flags,
+		.base = u->base,
+		.nmsrs = u->nmsrs,
+		.bitmap = bitmap,
+	};
+	return 0;
+}
+
+/* Does the filter deny the guest an access the hardware would not exit on? */
+static bool x86_msr_filter_denies_owned(const struct x86_msr_filter *f)
+{
+	u32 i, msr;
+
+	for (i = 0; i < x86_nr_guest_owned_msrs; i++) {
+		msr = x86_guest_owned_msrs[i];
+		if (!x86_msr_allowed(f, msr, KVM_MSR_FILTER_READ) ||
+		    !x86_msr_allowed(f, msr, KVM_MSR_FILTER_WRITE))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * KVM_X86_SET_MSR_FILTER: KVM 6.1's checks in its order, then the new
+ * filter replaces the old one for every vCPU; those in guest mode leave it
+ * before this returns, so that the backends' MSR maps follow (msr_exit_all).
+ */
+long x86_set_msr_filter(struct axvcpu_vm *vm, struct kvm_msr_filter __user *uf)
+{
+	struct x86_msr_filter *f, *old;
+	struct kvm_msr_filter k;
+	bool empty = true, exit_all;
+	u32 i;
+	int r;
+
+	if (copy_from_user(&k, uf, sizeof(k)))
+		return -EFAULT;
+	if (k.flags & ~KVM_MSR_FILTER_DEFAULT_DENY)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(k.ranges); i++)
+		empty &= !k.ranges[i].nmsrs;
+	/* Denying every MSR is not a filter KVM takes. */
+	if (empty && (k.flags & KVM_MSR_FILTER_DEFAULT_DENY))
+		return -EINVAL;
+
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	if (!f)
+		return -ENOMEM;
+	f->default_allow = !(k.flags & KVM_MSR_FILTER_DEFAULT_DENY);
+	for (i = 0; i < ARRAY_SIZE(k.ranges); i++) {
+		r = x86_msr_filter_add(f, &k.ranges[i]);
+		if (r)
+			goto out_free;
+	}
+	exit_all = x86_msr_filter_denies_owned(f);
+
+	mutex_lock(&vm->lock);
+	old = rcu_replace_pointer(vm->msr_filter, f,
+				  lockdep_is_held(&vm->lock));
+	WRITE_ONCE(vm->msr_exit_all, exit_all);
+	axvcpu_vm_kick_guests(vm);
+	mutex_unlock(&vm->lock);
+	/* Exit handlers may still read the old one. */
+	synchronize_rcu();
+	x86_msr_filter_put(old);
+	return 0;
+
+out_free:
+	x86_msr_filter_put(f);
+	return r;
+}
+
+/* The VM goes: no vCPU is left to read its filter. */
+void x86_msr_filter_free(struct axvcpu_vm *vm)
+{
+	x86_msr_filter_put(rcu_dereference_protected(vm->msr_filter, true));
+	RCU_INIT_POINTER(vm->msr_filter, NULL);
+}
+
+/* The KVM_MSR_EXIT_REASON_* of a refusal. */
+static u32 x86_msr_exit_reason(int r)
+{
+	switch (r) {
+	case X86_MSR_UNKNOWN:
+		return KVM_MSR_EXIT_REASON_UNKNOWN;
+	case X86_MSR_FILTERED:
+		return KVM_MSR_EXIT_REASON_FILTER;
+	default:
+		return KVM_MSR_EXIT_REASON_INVAL;
+	}
+}
+
+/*
+ * The guest's RDMSR or WRMSR (ECX, EDX:EAX), as KVM's kvm_emulate_rdmsr()
+ * and kvm_emulate_wrmsr(): the filter, then the MSR; a refusal goes to
+ * userspace when the VMM asked for its reason, RIP still at the
+ * instruction until the next KVM_RUN completes it from next_rip.
+ */
+enum x86_msr_action x86_guest_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+				  const struct x86_sregs_ops *ops, bool write,
+				  u64 next_rip)
 {
 	unsigned long *regs = x->regs;
-	u32 msr = regs[__VCPU_REGS_RCX];
-	u64 val;
+	u32 msr = regs[__VCPU_REGS_RCX], reason;
+	struct kvm_run *run = vcpu->run;
+	u64 val = 0;
+	bool allowed;
+	int r;
 
-	if (write) {
+	if (write)
 		val = (regs[__VCPU_REGS_RDX] << 32) | (u32)regs[__VCPU_REGS_RAX];
-		return !x86_set_msr(vcpu, x, ops, msr, val, false);
+	rcu_read_lock();
+	allowed = x86_msr_allowed(rcu_dereference(vcpu->vm->msr_filter), msr,
+				  write ? KVM_MSR_FILTER_WRITE :
+					  KVM_MSR_FILTER_READ);
+	rcu_read_unlock();
+	if (!allowed)
+		r = X86_MSR_FILTERED;
+	else if (write)
+		r = x86_set_msr(vcpu, x, ops, msr, val, false);
+	else
+		r = x86_get_msr(vcpu, x, ops, msr, &val, false);
+	if (!r) {
+		if (!write) {
+			regs[__VCPU_REGS_RAX] = (u32)val;
+			regs[__VCPU_REGS_RDX] = val >> 32;
+		}
+		return X86_MSR_SKIP;
 	}
-	if (x86_get_msr(vcpu, x, ops, msr, &val, false))
-		return false;
-	regs[__VCPU_REGS_RAX] = (u32)val;
-	regs[__VCPU_REGS_RDX] = val >> 32;
-	return true;
+
+	reason = x86_msr_exit_reason(r);
+	if (!(READ_ONCE(vcpu->vm->user_space_msr) & reason))
+		return X86_MSR_GP;
+	run->exit_reason = write ? KVM_EXIT_X86_WRMSR : KVM_EXIT_X86_RDMSR;
+	run->msr.error = 0;
+	memset(run->msr.pad, 0, sizeof(run->msr.pad));
+	run->msr.reason = reason;
+	run->msr.index = msr;
+	run->msr.data = write ? val : 0;
+	x->pending = write ? X86_PENDING_WRMSR : X86_PENDING_RDMSR;
+	x->sio.next_rip = next_rip;
+	return X86_MSR_USER;
+}
+
+/*
+ * KVM_RUN after KVM_EXIT_X86_RDMSR or _WRMSR: #GP if userspace set error,
+ * else the data of a read into EDX:EAX and RIP past the instruction.
+ */
+void x86_complete_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		      const struct x86_sregs_ops *ops, u64 *rip, bool read)
+{
+	struct kvm_run *run = vcpu->run;
+	u64 data = READ_ONCE(run->msr.data);
+
+	if (READ_ONCE(run->msr.error)) {
+		ops->inject_gp(vcpu);
+		return;
+	}
+	if (read) {
+		x->regs[__VCPU_REGS_RAX] = (u32)data;
+		x->regs[__VCPU_REGS_RDX] = data >> 32;
+	}
+	*rip = x->sio.next_rip;
 }
 
 /*

@@ -100,6 +100,8 @@ static u64 svm_host_xcr0;
 static u64 svm_host_xss;	/* IA32_XSS: supervisor states XSAVES saves */
 static struct page *svm_iopm;
 static struct page *svm_msrpm;
+/* Every MSR exits: for a VM whose MSR filter denies one the guest owns. */
+static struct page *svm_msrpm_all;
 
 /*
  * Nested page tables are in the host's long-mode format, with as many
@@ -242,6 +244,7 @@ static int svm_vm_init(struct axvcpu_vm *vm)
 static void svm_vm_destroy(struct axvcpu_vm *vm)
 {
 	x86_irqchip_free(vm);
+	x86_msr_filter_free(vm);
 	x86_tdp_free(&((struct svm_vm *)vm->arch)->tdp);
 	kfree(vm->arch);
 	vm->arch = NULL;
@@ -536,6 +539,9 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 	}
 	svm_inject_pending(vcpu);
 	c->tsc_offset = svm->x.msrs.tsc_offset;
+	/* A new MSR filter kicks the vCPU out of guest mode to come here. */
+	c->msrpm_base_pa = page_to_phys(READ_ONCE(vcpu->vm->msr_exit_all) ?
+					svm_msrpm_all : svm_msrpm);
 	svm->vmcb->save.rax = svm->x.regs[__VCPU_REGS_RAX];
 	svm->vmcb->save.rsp = svm->x.regs[__VCPU_REGS_RSP];
 	c->exit_code = SVM_EXIT_NONE;
@@ -779,12 +785,21 @@ static const struct x86_sregs_ops svm_sregs_ops;
 static int svm_exit_msr(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+	/* 0f 30, 0f 32 */
+	u64 next = svm_nrips ? vmcb->control.next_rip : vmcb->save.rip + 2;
 
-	if (!x86_guest_msr(vcpu, &svm->x, &svm_sregs_ops,
-			   svm->vmcb->control.exit_info_1))
+	switch (x86_guest_msr(vcpu, &svm->x, &svm_sregs_ops,
+			      vmcb->control.exit_info_1, next)) {
+	case X86_MSR_USER:
+		return AXVCPU_EXIT_USER;
+	case X86_MSR_GP:
 		svm_inject_gp(svm);
-	else
-		svm_skip_insn(svm, 2);		/* 0f 30, 0f 32 */
+		break;
+	case X86_MSR_SKIP:
+		svm_skip_insn(svm, 2);
+		break;
+	}
 	return AXVCPU_EXIT_CONTINUE;
 }
 
@@ -930,7 +945,8 @@ static int svm_run_begin(struct axvcpu_vcpu *vcpu)
 
 	if (svm->x.pending) {
 		svm_cpu_mode(svm, &m);
-		r = x86_complete_pending(vcpu, &svm->x, &m, &svm->vmcb->save.rip,
+		r = x86_complete_pending(vcpu, &svm->x, &svm_sregs_ops, &m,
+					 &svm->vmcb->save.rip,
 					 &svm->vmcb->save.rflags);
 	}
 	/* Without an in-kernel APIC the VMM's TPR is CR8 (KVM applies it). */
@@ -1112,12 +1128,18 @@ static int svm_set_msr(struct axvcpu_vcpu *vcpu, u32 msr, u64 val, bool host)
 	return 0;
 }
 
+static void svm_vcpu_inject_gp(struct axvcpu_vcpu *vcpu)
+{
+	svm_inject_gp(to_svm(vcpu));
+}
+
 static const struct x86_sregs_ops svm_sregs_ops = {
 	.get = svm_get_sregs,
 	.set = svm_set_sregs,
 	.dr67 = svm_dr67,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,
+	.inject_gp = svm_vcpu_inject_gp,
 	.get_events = svm_get_events,
 	.set_events = svm_set_events,
 };
@@ -1152,16 +1174,10 @@ static void svm_free_cpu_pages(void)
 static void svm_exit(void)
 {
 	svm_free_cpu_pages();
+	__free_pages(svm_msrpm_all, MSRPM_ORDER);
 	__free_pages(svm_msrpm, MSRPM_ORDER);
 	__free_pages(svm_iopm, IOPM_ORDER);
 }
-
-/* MSRs the guest owns: switched by VMLOAD / VMSAVE, nothing to emulate. */
-static const u32 svm_guest_msrs[] = {
-	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_FS_BASE,
-	MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_IA32_SYSENTER_CS,
-	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-};
 
 /* The permission map has two bits (read, write) per MSR, in 3 ranges. */
 static void svm_msrpm_allow(u8 *map, u32 msr)
@@ -1182,22 +1198,31 @@ static void svm_msrpm_allow(u8 *map, u32 msr)
 
 static int svm_alloc_maps(void)
 {
-	int i;
+	unsigned int i;
 
-	/* Every port and every MSR exits but the guest's own MSRs. */
+	/*
+	 * Every port and every MSR exits but the MSRs the guest owns
+	 * (switched by VMLOAD / VMSAVE, nothing to emulate), and those too
+	 * with svm_msrpm_all.
+	 */
 	svm_iopm = alloc_pages(GFP_KERNEL, IOPM_ORDER);
 	svm_msrpm = alloc_pages(GFP_KERNEL, MSRPM_ORDER);
-	if (!svm_iopm || !svm_msrpm) {
+	svm_msrpm_all = alloc_pages(GFP_KERNEL, MSRPM_ORDER);
+	if (!svm_iopm || !svm_msrpm || !svm_msrpm_all) {
 		if (svm_iopm)
 			__free_pages(svm_iopm, IOPM_ORDER);
 		if (svm_msrpm)
 			__free_pages(svm_msrpm, MSRPM_ORDER);
+		if (svm_msrpm_all)
+			__free_pages(svm_msrpm_all, MSRPM_ORDER);
 		return -ENOMEM;
 	}
 	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << IOPM_ORDER);
 	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << MSRPM_ORDER);
-	for (i = 0; i < ARRAY_SIZE(svm_guest_msrs); i++)
-		svm_msrpm_allow(page_address(svm_msrpm), svm_guest_msrs[i]);
+	memset(page_address(svm_msrpm_all), 0xff, PAGE_SIZE << MSRPM_ORDER);
+	for (i = 0; i < x86_nr_guest_owned_msrs; i++)
+		svm_msrpm_allow(page_address(svm_msrpm),
+				x86_guest_owned_msrs[i]);
 	return 0;
 }
 

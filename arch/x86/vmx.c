@@ -111,6 +111,7 @@ struct vmx_entry_cache {
 	u32 proc, intr_state;
 	u64 rip, rsp, rflags;
 	u64 host_cr3, host_cr4, host_fs_base;
+	u64 msr_bitmap;
 };
 
 struct vmx_vcpu {
@@ -172,6 +173,8 @@ static bool vmx_l1d_flush;	/* L1TF: flush the L1D before each entry */
 static unsigned int vmx_uret_mask;	/* x86_uret_load()'s MSRs */
 static u64 vmx_host_xcr0, vmx_host_pat;
 static struct page *vmx_msr_bitmap;
+/* Every MSR exits: for a VM whose MSR filter denies FS or GS base. */
+static struct page *vmx_msr_bitmap_all;
 
 static struct x86_tdp_format vmx_ept_format = {
 	.table = EPT_R | EPT_W | EPT_X,
@@ -567,7 +570,6 @@ static void vmx_write_controls(struct vmx_vcpu *vmx)
 	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
-	vmcs_write(MSR_BITMAP, page_to_phys(vmx_msr_bitmap));
 	vmcs_write(EPT_POINTER, v->eptp);
 	if (vmx->vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
@@ -738,6 +740,7 @@ static int vmx_vm_init(struct axvcpu_vm *vm)
 static void vmx_vm_destroy(struct axvcpu_vm *vm)
 {
 	x86_irqchip_free(vm);
+	x86_msr_filter_free(vm);
 	x86_tdp_free(&((struct vmx_vm *)vm->arch)->tdp);
 	kfree(vm->arch);
 	vm->arch = NULL;
@@ -1131,6 +1134,11 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	vmcs_write_cached(vmx, GUEST_RIP, vmx->rip, &c->rip);
 	vmcs_write_cached(vmx, GUEST_RSP, vmx->x.regs[__VCPU_REGS_RSP], &c->rsp);
 	vmcs_write_cached(vmx, GUEST_RFLAGS, vmx->rflags, &c->rflags);
+	/* A new MSR filter kicks the vCPU out of guest mode to come here. */
+	vmcs_write_cached(vmx, MSR_BITMAP,
+			  page_to_phys(READ_ONCE(vcpu->vm->msr_exit_all) ?
+				       vmx_msr_bitmap_all : vmx_msr_bitmap),
+			  &c->msr_bitmap);
 	intr_state = vmx_entry_intr_state(vmx);
 	if (!c->valid || c->intr_state != intr_state) {
 		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr_state);
@@ -1347,10 +1355,17 @@ static int vmx_exit_msr(struct axvcpu_vcpu *vcpu, bool write)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
-	if (!x86_guest_msr(vcpu, &vmx->x, &vmx_sregs_ops, write))
+	switch (x86_guest_msr(vcpu, &vmx->x, &vmx_sregs_ops, write,
+			      vmx->rip + vmx->exit.insn_len)) {
+	case X86_MSR_USER:
+		return AXVCPU_EXIT_USER;
+	case X86_MSR_GP:
 		vmx_inject_gp(vmx);
-	else
+		break;
+	case X86_MSR_SKIP:
 		vmx_skip_insn(vmx);
+		break;
+	}
 	return AXVCPU_EXIT_CONTINUE;
 }
 
@@ -1666,8 +1681,8 @@ static int vmx_run_begin(struct axvcpu_vcpu *vcpu)
 
 	if (vmx->x.pending) {
 		vmx_cpu_mode(vmx, &m);
-		r = x86_complete_pending(vcpu, &vmx->x, &m, &vmx->rip,
-					 &vmx->rflags);
+		r = x86_complete_pending(vcpu, &vmx->x, &vmx_sregs_ops, &m,
+					 &vmx->rip, &vmx->rflags);
 	}
 	/* Without an in-kernel APIC the VMM's TPR is CR8 (KVM applies it). */
 	if (!vmx->x.apic)
@@ -1844,12 +1859,18 @@ static void vmx_set_events(struct axvcpu_vcpu *vcpu, const struct x86_events *e,
 		vmx->intr_state |= GUEST_INTR_STATE_NMI;
 }
 
+static void vmx_vcpu_inject_gp(struct axvcpu_vcpu *vcpu)
+{
+	vmx_inject_gp(to_vmx(vcpu));
+}
+
 static const struct x86_sregs_ops vmx_sregs_ops = {
 	.get = vmx_get_sregs,
 	.set = vmx_set_sregs,
 	.dr67 = vmx_dr67,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,
+	.inject_gp = vmx_vcpu_inject_gp,
 	.get_events = vmx_get_events,
 	.set_events = vmx_set_events,
 };
@@ -1878,7 +1899,10 @@ static void vmx_exit(void)
 	}
 	if (vmx_msr_bitmap)
 		__free_page(vmx_msr_bitmap);
+	if (vmx_msr_bitmap_all)
+		__free_page(vmx_msr_bitmap_all);
 	vmx_msr_bitmap = NULL;
+	vmx_msr_bitmap_all = NULL;
 	ida_destroy(&vmx_vpids);
 }
 
@@ -2104,9 +2128,13 @@ const struct axvcpu_arch_ops *axvcpu_vmx_probe(void)
 	rdmsrl(MSR_IA32_CR_PAT, vmx_host_pat);
 
 	vmx_msr_bitmap = alloc_page(GFP_KERNEL);
-	if (!vmx_msr_bitmap)
+	vmx_msr_bitmap_all = alloc_page(GFP_KERNEL);
+	if (!vmx_msr_bitmap || !vmx_msr_bitmap_all) {
+		vmx_exit();
 		return ERR_PTR(-ENOMEM);
+	}
 	memset(page_address(vmx_msr_bitmap), 0xff, PAGE_SIZE);
+	memset(page_address(vmx_msr_bitmap_all), 0xff, PAGE_SIZE);
 	vmx_msr_allow(page_address(vmx_msr_bitmap), MSR_FS_BASE);
 	vmx_msr_allow(page_address(vmx_msr_bitmap), MSR_GS_BASE);
 

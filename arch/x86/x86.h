@@ -29,6 +29,7 @@ struct axvcpu_vm;
 struct axvcpu_vcpu;
 struct axvcpu_memslot;
 struct x86_lapic;
+struct x86_sregs_ops;
 
 /* The segment registers of SEG_* order, as struct kvm_sregs has them. */
 enum x86_seg { X86_SEG_ES, X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_FS,
@@ -82,9 +83,14 @@ enum x86_pending {
 	X86_PENDING_HYPERCALL,
 	X86_PENDING_MMIO,
 	X86_PENDING_INS,
+	X86_PENDING_RDMSR,	/* KVM_EXIT_X86_RDMSR's answer: msr.c */
+	X86_PENDING_WRMSR,
 };
 
-/* A string I/O instruction in progress (and an IN's next RIP). */
+/*
+ * A string I/O instruction in progress (and the next RIP of an IN, RDMSR
+ * or WRMSR that waits for userspace).
+ */
 struct x86_string_io {
 	u64 next_rip;
 	u64 la;			/* INS: where the data goes */
@@ -274,6 +280,7 @@ long x86_debugregs_ioctl(struct x86_vcpu *x, u64 *dr6, u64 *dr7,
 			 unsigned int ioctl, void __user *argp);
 bool x86_efer_valid(u64 efer);
 int x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			 const struct x86_sregs_ops *ops,
 			 const struct x86_cpu_mode *m, u64 *rip, u64 *rflags);
 
 /* How a backend reads and writes KVM_GET/SET_SREGS's state. */
@@ -288,6 +295,8 @@ struct x86_sregs_ops {
 	 */
 	int (*get_msr)(struct axvcpu_vcpu *vcpu, u32 msr, u64 *val);
 	int (*set_msr)(struct axvcpu_vcpu *vcpu, u32 msr, u64 val, bool host);
+	/* #GP(0) at the next entry, RIP unmoved (a refused RDMSR or WRMSR). */
+	void (*inject_gp)(struct axvcpu_vcpu *vcpu);
 	/* KVM_GET/SET_VCPU_EVENTS: the backend's part (events.c). */
 	void (*get_events)(struct axvcpu_vcpu *vcpu, struct x86_events *e);
 	void (*set_events)(struct axvcpu_vcpu *vcpu, const struct x86_events *e,
@@ -317,8 +326,24 @@ int x86_get_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		const struct x86_sregs_ops *ops, u32 msr, u64 *val, bool host);
 int x86_set_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		const struct x86_sregs_ops *ops, u32 msr, u64 val, bool host);
-bool x86_guest_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
-		   const struct x86_sregs_ops *ops, bool write);
+
+/* What a backend does after a guest's RDMSR or WRMSR (x86_guest_msr()). */
+enum x86_msr_action {
+	X86_MSR_SKIP,		/* done: step over the instruction */
+	X86_MSR_GP,		/* refused: #GP */
+	X86_MSR_USER,		/* KVM_EXIT_X86_RDMSR or _WRMSR: to userspace */
+};
+
+enum x86_msr_action x86_guest_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+				  const struct x86_sregs_ops *ops, bool write,
+				  u64 next_rip);
+void x86_complete_msr(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+		      const struct x86_sregs_ops *ops, u64 *rip, bool read);
+long x86_set_msr_filter(struct axvcpu_vm *vm,
+			struct kvm_msr_filter __user *uf);
+void x86_msr_filter_free(struct axvcpu_vm *vm);
+extern const u32 x86_guest_owned_msrs[];
+extern const unsigned int x86_nr_guest_owned_msrs;
 struct kvm_msr_entry *x86_msrs_copy_in(struct kvm_msrs __user *um, u32 *n);
 long x86_msrs_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		    const struct x86_sregs_ops *ops, unsigned int ioctl,

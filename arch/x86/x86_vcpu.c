@@ -515,7 +515,15 @@ static long x86_clock_ioctl(struct axvcpu_vm *vm, unsigned int ioctl,
 	return 0;
 }
 
-/* KVM_ENABLE_CAP on the VM fd: KVM_CAP_MAX_VCPU_ID, once, as KVM x86. */
+/* The refusals of a guest's RDMSR or WRMSR a VMM may take itself. */
+#define X86_MSR_EXIT_REASONS	(KVM_MSR_EXIT_REASON_INVAL |		\
+				 KVM_MSR_EXIT_REASON_UNKNOWN |		\
+				 KVM_MSR_EXIT_REASON_FILTER)
+
+/*
+ * KVM_ENABLE_CAP on the VM fd, as KVM x86: KVM_CAP_MAX_VCPU_ID, once;
+ * KVM_CAP_X86_USER_SPACE_MSR, the reasons that exit from then on.
+ */
 static long x86_vm_enable_cap(struct axvcpu_vm *vm, void __user *argp)
 {
 	struct kvm_enable_cap cap;
@@ -523,8 +531,15 @@ static long x86_vm_enable_cap(struct axvcpu_vm *vm, void __user *argp)
 
 	if (copy_from_user(&cap, argp, sizeof(cap)))
 		return -EFAULT;
-	if (cap.flags || cap.cap != KVM_CAP_MAX_VCPU_ID ||
-	    cap.args[0] > AXVCPU_MAX_VCPU_ID)
+	if (cap.flags)
+		return -EINVAL;
+	if (cap.cap == KVM_CAP_X86_USER_SPACE_MSR) {
+		if (cap.args[0] & ~(u64)X86_MSR_EXIT_REASONS)
+			return -EINVAL;
+		WRITE_ONCE(vm->user_space_msr, cap.args[0]);
+		return 0;
+	}
+	if (cap.cap != KVM_CAP_MAX_VCPU_ID || cap.args[0] > AXVCPU_MAX_VCPU_ID)
 		return -EINVAL;
 	mutex_lock(&vm->lock);
 	if (vm->max_vcpu_ids == cap.args[0]) {
@@ -549,6 +564,8 @@ long x86_vm_ioctl(struct axvcpu_vm *vm, unsigned int ioctl, void __user *argp)
 		return x86_clock_ioctl(vm, ioctl, argp);
 	case KVM_ENABLE_CAP:
 		return x86_vm_enable_cap(vm, argp);
+	case KVM_X86_SET_MSR_FILTER:
+		return x86_set_msr_filter(vm, argp);
 	case KVM_CREATE_IRQCHIP:
 		return x86_irqchip_create(vm);
 	case KVM_IRQ_LINE:
@@ -598,6 +615,8 @@ int x86_check_extension(long cap)
 	case KVM_CAP_USER_NMI:
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_X86_USER_SPACE_MSR:
+	case KVM_CAP_X86_MSR_FILTER:
 		return 1;
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 		return 1;
@@ -863,6 +882,7 @@ bool x86_xsetbv(struct x86_vcpu *x, u8 cpl)
  * next access), else AXVCPU_EXIT_CONTINUE.
  */
 int x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			 const struct x86_sregs_ops *ops,
 			 const struct x86_cpu_mode *m, u64 *rip, u64 *rflags)
 {
 	struct kvm_run *run = vcpu->run;
@@ -890,6 +910,11 @@ int x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		break;
 	case X86_PENDING_MMIO:
 		return x86_complete_mmio(vcpu, x, m, rip, rflags);
+	case X86_PENDING_RDMSR:
+	case X86_PENDING_WRMSR:
+		x86_complete_msr(vcpu, x, ops, rip,
+				 pending == X86_PENDING_RDMSR);
+		break;
 	case X86_PENDING_NONE:
 		break;
 	}
