@@ -12,17 +12,19 @@
 # check-guest.sh's, and bochs-x86.sh's, and:
 #   AXVCPU_KVM		the KVM modules of the reference runs (default
 #			kvm_intel; empty: no KVM runs)
-#   AXVCPU_KVM_TESTS	the tests KVM runs (default kvm_abi_test)
+#   AXVCPU_KVM_TESTS	the tests KVM runs (default kvm_abi_test and
+#			x86_msr_test)
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
-# KVM runs kvm_abi_test only: under Bochs an external interrupt does not
-# exit a guest whose RFLAGS.IF is 0, so the guests of x86_guest_test that
-# spin with IF=0 never give the CPU back to KVM (axvcpu bounds every entry
-# with the VMX-preemption timer; see vmx.c).
+# KVM runs kvm_abi_test and x86_msr_test only: under Bochs an external
+# interrupt does not exit a guest whose RFLAGS.IF is 0, so the guests of
+# x86_guest_test that spin with IF=0 never give the CPU back to KVM
+# (axvcpu bounds every entry with the VMX-preemption timer; see vmx.c).
+# x86_msr_test's guests spin only with IF=1.
 # QEMU booting Linux is make check-qemu-vmx's: too slow under Bochs for CI.
 export AXVCPU_QEMU_LINUX=${AXVCPU_QEMU_LINUX:-0}
 exec "$AX_SCRIPTS/check-guest.sh" x86-vmx "$AX_SCRIPTS/bochs-x86.sh" \
 	kvm_intel "axtest.kvm=${AXVCPU_KVM-kvm_intel}" \
-	"axtest.kvm_tests=${AXVCPU_KVM_TESTS:-kvm_abi_test}"
+	"axtest.kvm_tests=${AXVCPU_KVM_TESTS:-kvm_abi_test,x86_msr_test}"

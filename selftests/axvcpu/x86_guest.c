@@ -506,6 +506,8 @@ const char *xg_exit_name(uint32_t exit_reason)
 		[KVM_EXIT_INTR] = "KVM_EXIT_INTR",
 		[KVM_EXIT_INTERNAL_ERROR] = "KVM_EXIT_INTERNAL_ERROR",
 		[KVM_EXIT_SYSTEM_EVENT] = "KVM_EXIT_SYSTEM_EVENT",
+		[KVM_EXIT_X86_RDMSR] = "KVM_EXIT_X86_RDMSR",
+		[KVM_EXIT_X86_WRMSR] = "KVM_EXIT_X86_WRMSR",
 	};
 
 	if (exit_reason < ARRAY_SIZE(names) && names[exit_reason])
@@ -551,6 +553,12 @@ const char *xg_exit_str(struct xg_vcpu *vcpu, char *buf, size_t size)
 	case KVM_EXIT_HYPERCALL:
 		snprintf(buf, size, "%s nr 0x%llx", name,
 			 (unsigned long long)run->hypercall.nr);
+		break;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		snprintf(buf, size, "%s index 0x%x reason 0x%x data 0x%llx",
+			 name, run->msr.index, run->msr.reason,
+			 (unsigned long long)run->msr.data);
 		break;
 	default:
 		snprintf(buf, size, "%s (%u)", name, run->exit_reason);
