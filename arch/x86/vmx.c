@@ -1990,22 +1990,26 @@ static int vmx_setup_controls(void)
 			       SECONDARY_EXEC_ENABLE_INVPCID);
 	if (!vmx_has(vmx_proc2, want, "EPT and unrestricted guest"))
 		return -ENODEV;
+	/* DR7 is the guest's in the VMCS both ways (debugreg.c). */
 	want = VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
-	       VM_EXIT_LOAD_IA32_EFER;
+	       VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_DEBUG_CONTROLS;
 	vmx_exit_ctls = vmx_adjust(t ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
 				   MSR_IA32_VMX_EXIT_CTLS,
 				   want | VM_EXIT_SAVE_IA32_PAT |
 				   VM_EXIT_LOAD_IA32_PAT);
 	/* Interrupts stay pending in the APIC: the host takes them after. */
 	vmx_exit_ctls &= ~VM_EXIT_ACK_INTR_ON_EXIT;
-	if (!vmx_has(vmx_exit_ctls, want, "64-bit host and EFER switching"))
+	if (!vmx_has(vmx_exit_ctls, want,
+		     "64-bit host, EFER switching, DR7 saving"))
 		return -ENODEV;
 	vmx_entry_ctls = vmx_adjust(t ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
 				    MSR_IA32_VMX_ENTRY_CTLS,
 				    VM_ENTRY_LOAD_IA32_EFER |
+				    VM_ENTRY_LOAD_DEBUG_CONTROLS |
 				    VM_ENTRY_LOAD_IA32_PAT) &
 			 ~VM_ENTRY_IA32E_MODE;
-	if (!vmx_has(vmx_entry_ctls, VM_ENTRY_LOAD_IA32_EFER, "EFER loading"))
+	if (!vmx_has(vmx_entry_ctls, VM_ENTRY_LOAD_IA32_EFER |
+		     VM_ENTRY_LOAD_DEBUG_CONTROLS, "EFER and DR7 loading"))
 		return -ENODEV;
 	/* The guest's PAT is switched both ways, or not at all. */
 	if (!(vmx_entry_ctls & VM_ENTRY_LOAD_IA32_PAT) ||
