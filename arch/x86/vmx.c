@@ -1710,16 +1710,27 @@ static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 	u64 rip = vmx->rip;
 	int r = vmx_dispatch_exit(vcpu);
 
+	if (likely(!step))
+		return r;
 	/*
 	 * The exit's instruction was carried out here, so no single-step
 	 * trap came for it (an event injected instead goes first).
 	 */
-	if (unlikely(step) && vmx->rip != rip &&
-	    !(vmx->event & INTR_INFO_VALID_MASK)) {
+	if (vmx->rip != rip && !(vmx->event & INTR_INFO_VALID_MASK)) {
 		vmx_sync_guest(vmx);	/* CS, for the linear RIP */
 		r = x86_gdbg_stepped(vcpu, &vmx->x, vmx_linear_rip(vmx),
 				     vmx->dr7, r);
 	}
+	/*
+	 * The step of an instruction done here, or by userspace (IN, OUT),
+	 * is reported by axvcpu, now or after userspace's answer: a trap
+	 * the exit left pending in the VMCS (Bochs saves BS there) must
+	 * not come again at the next entry.
+	 */
+	if (vmx->rip != rip || r == AXVCPU_EXIT_USER)
+		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS,
+			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) &
+			   ~(u64)DR_STEP);
 	return r;
 }
 
