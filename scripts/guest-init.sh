@@ -75,7 +75,7 @@ KO=/lib/modules/axvcpu.ko
 # both runs must pass the same tests.
 KVM_TESTS="kvm_abi_test x86_guest_test x86_hostile_test x86_stress_test
 	x86_mmio_test x86_state_test x86_events_test dirty_log_test
-	x86_irqchip_test x86_msr_test
+	x86_irqchip_test x86_msr_test x86_debug_test
 	qemu_linux_test
 	arm64_guest_test
 	axvm_test kvm-selftests"

@@ -25,18 +25,42 @@
 /* DR6: what the guest may change; the rest reads as the reset value. */
 #define X86_DR6_VOLATILE	(DR_TRAP_BITS | DR_STEP | DR_SWITCH | \
 				 X86_DR6_BD)
-#define X86_DR6_BD		BIT(13)		/* general detect */
-/* DR7: bits 11, 12, 14 and 15 read as 0, bit 10 as 1. */
-#define X86_DR7_VOLATILE	0xffff2bffULL
-#define X86_DR7_FIXED_1		0x400ULL
 #define X86_DR7_GD		BIT(13)
 
+/* The guest's breakpoints, or the debugger's (KVM_GUESTDBG_USE_HW_BP). */
 void x86_load_guest_db(const struct x86_vcpu *x)
 {
-	set_debugreg(x->db[0], 0);
-	set_debugreg(x->db[1], 1);
-	set_debugreg(x->db[2], 2);
-	set_debugreg(x->db[3], 3);
+	const u64 *db = x->gdbg.control & KVM_GUESTDBG_USE_HW_BP ?
+			x->gdbg.db : x->db;
+
+	set_debugreg(db[0], 0);
+	set_debugreg(db[1], 1);
+	set_debugreg(db[2], 2);
+	set_debugreg(db[3], 3);
+}
+
+/*
+ * The DR7 to load in the host just before entry, or 0.  QEMU's emulated
+ * SVM (7.2; fixed in 9.1) takes the VMCB's DR7 at VMRUN without arming
+ * what it enables: its breakpoints are armed only by a MOV to DR7 (or to
+ * an enabled DR0-DR3) before it.  So, under a hypervisor (on bare metal
+ * VMRUN does it), the host loads the guest's DR7 itself, with GIF clear,
+ * and its own back right after the exit; only for breakpoints on the user
+ * half of the address space, which the host's code in between never
+ * fetches or touches.
+ */
+u64 x86_emulator_dr7(const struct x86_vcpu *x, u64 dr7)
+{
+	const u64 *db = x->gdbg.control & KVM_GUESTDBG_USE_HW_BP ?
+			x->gdbg.db : x->db;
+	int i;
+
+	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR))
+		return 0;
+	for (i = 0; i < 4; i++)
+		if ((dr7 & (3 << (i * 2))) && db[i] >= TASK_SIZE_MAX)
+			return 0;
+	return (u32)dr7;
 }
 
 /*
@@ -51,6 +75,19 @@ void x86_deliver_db(u64 *dr6, u64 *dr7, u64 bits)
 	*dr7 &= ~X86_DR7_GD;
 }
 
+/* The operand and address size and segment prefixes before an opcode. */
+int x86_skip_prefixes(const u8 *insn, int n)
+{
+	int i = 0;
+
+	while (i < n && (insn[i] == 0x66 || insn[i] == 0x67 ||
+			 insn[i] == 0x2e || insn[i] == 0x36 ||
+			 insn[i] == 0x3e || insn[i] == 0x26 ||
+			 insn[i] == 0x64 || insn[i] == 0x65))
+		i++;
+	return i;
+}
+
 /*
  * Decode MOV DRn, reg (0f 21) or MOV reg, DRn (0f 23) at the guest's RIP,
  * for an SVM without decode assists.  ModRM's mod is ignored: the operand
@@ -61,13 +98,8 @@ bool x86_decode_mov_dr(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
 {
 	bool long_mode = (m->efer & EFER_LMA) && m->cs_l;
 	u8 insn[X86_MAX_INSN], rex = 0;
-	int n = x86_fetch(vm, m, insn), i = 0;
+	int n = x86_fetch(vm, m, insn), i = x86_skip_prefixes(insn, n);
 
-	while (i < n && (insn[i] == 0x66 || insn[i] == 0x67 ||
-			 insn[i] == 0x2e || insn[i] == 0x36 ||
-			 insn[i] == 0x3e || insn[i] == 0x26 ||
-			 insn[i] == 0x64 || insn[i] == 0x65))
-		i++;
 	if (long_mode && i < n && (insn[i] & 0xf0) == 0x40)
 		rex = insn[i++];
 	if (i + 3 > n || insn[i] != 0x0f ||
@@ -111,7 +143,9 @@ long x86_debugregs_ioctl(struct x86_vcpu *x, u64 *dr6, u64 *dr7,
  * Emulate the MOV.  Returns -1 when done (the caller steps over it), or
  * the exception the CPU would raise instead: #GP outside ring 0 or for
  * reserved bits, #UD for DR4/DR5 with CR4.DE, #DB with DR7.GD (DR6.BD is
- * then set and GD cleared, as the CPU does).
+ * then set and GD cleared, as the CPU does); X86_DR_DEBUG_EXIT when that
+ * GD is the debugger's (KVM_GUESTDBG_USE_HW_BP).  dr6 and dr7 are the
+ * CPU's; the guest's DR7 may be elsewhere meanwhile (x86_guest_dr7()).
  */
 int x86_mov_dr(struct x86_vcpu *x, const struct x86_dr_access *a,
 	       const struct x86_cpu_mode *m, u8 cpl, u64 *dr6, u64 *dr7)
@@ -129,9 +163,12 @@ int x86_mov_dr(struct x86_vcpu *x, const struct x86_dr_access *a,
 		dr += 2;
 	}
 	if (*dr7 & X86_DR7_GD) {
+		if (x->gdbg.control & KVM_GUESTDBG_USE_HW_BP)
+			return X86_DR_DEBUG_EXIT;
 		x86_deliver_db(dr6, dr7, X86_DR6_BD);
 		return X86_TRAP_DB;
 	}
+	dr7 = x86_guest_dr7(x, dr7);
 	if (!a->write) {
 		val = dr < 4 ? x->db[dr] : dr == 6 ? *dr6 : *dr7;
 		*reg = long_mode ? val : (u32)val;

@@ -91,6 +91,12 @@ struct svm_vcpu {
 	/* One guest instruction single-stepped to reach an NMI window. */
 	bool nmi_singlestep;
 	u64 ss_rflags, ss_dr6;		/* what the step changes */
+	/*
+	 * While a debugger takes the #DBs (x86_gdbg_owns_db()), the guest
+	 * runs with DR6 at its reset value, so that the exit's DR6 says
+	 * just what hit; the guest's own is kept here meanwhile.
+	 */
+	u64 guest_dr6, exit_dr6;
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
@@ -441,10 +447,13 @@ static void svm_inject_pending(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
-	bool window;
+	bool block = x86_gdbg_block_irq(&svm->x);
+	bool window = false;
 	int vec;
 
-	if (x86_next_nmi(&svm->x, c->event_inj & SVM_EVTINJ_VALID,
+	/* KVM_GUESTDBG_BLOCKIRQ: neither an NMI nor the irqchip's go in. */
+	if (!block &&
+	    x86_next_nmi(&svm->x, c->event_inj & SVM_EVTINJ_VALID,
 			 svm->nmi_masked ||
 			 (c->int_state & SVM_INTERRUPT_SHADOW_MASK), &window)) {
 		c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_NMI |
@@ -458,7 +467,9 @@ static void svm_inject_pending(struct axvcpu_vcpu *vcpu)
 		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) |
 			     x86_lapic_sync_cr8(svm->x.apic,
 						c->int_ctl & V_TPR_MASK);
-	vec = x86_next_irq(vcpu, svm->x.apic, c->event_inj & SVM_EVTINJ_VALID,
+	/* KVM_INTERRUPT's vector counts as injected already, as in KVM. */
+	vec = x86_next_irq(vcpu, block ? NULL : svm->x.apic,
+			   c->event_inj & SVM_EVTINJ_VALID,
 			   svm_interruptible(svm), &window);
 	if (vec >= 0)
 		c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_INTR | vec;
@@ -513,15 +524,36 @@ static void svm_vm_barrier(struct svm_cpu *sc, struct svm_vm *v)
 	}
 }
 
+/*
+ * KVM_GUESTDBG_USE_SW_BP intercepts #BP, and INTn with it: QEMU's emulated
+ * SVM checks INT3 and INTO against the INTn intercept, not #BP's
+ * (svm_exit_swint()).
+ */
+static void svm_gdbg_intercepts(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	if (svm->x.gdbg.control & KVM_GUESTDBG_USE_SW_BP) {
+		svm_set_intercept(c, INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_BP);
+		svm_set_intercept(c, INTERCEPT_INTn);
+	} else {
+		__clear_bit(INTERCEPT_EXCEPTION_OFFSET + X86_TRAP_BP,
+			    (unsigned long *)c->intercepts);
+		__clear_bit(INTERCEPT_INTn, (unsigned long *)c->intercepts);
+	}
+}
+
 /* Preemption and interrupts off, on the bound CPU, current vCPU set. */
 static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
+	struct vmcb_save_area *s = &svm->vmcb->save;
 	struct svm_vm *v = vcpu->vm->arch;
 	s64 gen = atomic64_read(&v->tdp.gen);
-	bool switch_xcr0;
+	bool switch_xcr0, owns_db;
+	u64 emu_dr7 = 0;
 
 	/* Halted, or waiting for INIT/SIPI: x86_lapic_exit() says what next. */
 	if (svm->x.apic &&
@@ -538,6 +570,12 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 		svm->npt_gen = gen;
 	}
 	svm_inject_pending(vcpu);
+	svm_gdbg_intercepts(svm);
+	owns_db = x86_gdbg_owns_db(&svm->x);
+	if (unlikely(owns_db)) {
+		svm->guest_dr6 = s->dr6;
+		s->dr6 = X86_RESET_DR6;
+	}
 	c->tsc_offset = svm->x.msrs.tsc_offset;
 	/* A new MSR filter kicks the vCPU out of guest mode to come here. */
 	c->msrpm_base_pa = page_to_phys(READ_ONCE(vcpu->vm->msr_exit_all) ?
@@ -560,11 +598,14 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 	 */
 	if (svm_host_xss)
 		wrmsrl(MSR_IA32_XSS, 0);
-	x86_switch_to_guest(&svm->x, svm->vmcb->save.dr7,
-			    svm->vmcb->save.cr4);
+	x86_switch_to_guest(&svm->x, s->dr7, s->cr4);
+	if (unlikely(s->dr7 & X86_DR7_ENABLES))
+		emu_dr7 = x86_emulator_dr7(&svm->x, s->dr7);
 
 	/* GIF=0 and IF=1: host interrupts exit the guest, taken after STGI. */
 	svm_clgi();
+	if (emu_dr7)
+		set_debugreg(emu_dr7, 7);
 	/* Lockdep and RCU: the CPU is the guest's (KVM's order). */
 	guest_state_enter_irqoff();
 	raw_local_irq_enable();
@@ -572,6 +613,8 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 			 page_to_phys(sc->host_state));
 	raw_local_irq_disable();
 	guest_state_exit_irqoff();
+	if (emu_dr7)
+		set_debugreg(0, 7);
 	svm_stgi();
 
 	x86_switch_to_host(&svm->x);
@@ -585,6 +628,10 @@ static int svm_vcpu_run(struct axvcpu_vcpu *vcpu)
 
 	svm->x.regs[__VCPU_REGS_RAX] = svm->vmcb->save.rax;
 	svm->x.regs[__VCPU_REGS_RSP] = svm->vmcb->save.rsp;
+	if (unlikely(owns_db)) {
+		svm->exit_dr6 = s->dr6;
+		s->dr6 = svm->guest_dr6;
+	}
 	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	if (c->exit_code == SVM_EXIT_NONE) {
 		pr_err_ratelimited("axvcpu: svm: VMRUN faulted (SVM off?)\n");
@@ -665,6 +712,59 @@ static void svm_cpu_mode(const struct svm_vcpu *svm, struct x86_cpu_mode *m)
 	m->rip = s->rip;
 	m->rflags = s->rflags;
 	x86_cpu_mode_segs(m, (const struct x86_segs *)s);
+}
+
+static u64 svm_linear_rip(struct svm_vcpu *svm)
+{
+	return x86_segs_linear_rip(svm_segs(svm), svm->vmcb->save.efer,
+				   svm->vmcb->save.rip);
+}
+
+/*
+ * A #BP the debugger asked for (KVM_GUESTDBG_USE_SW_BP), at the INT3 of
+ * len bytes that RIP points to: KVM_EXIT_DEBUG.
+ */
+static int svm_exit_bp(struct axvcpu_vcpu *vcpu, u8 len)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	svm->x.gdbg.bp_len = len;
+	return x86_gdbg_exit(vcpu, X86_TRAP_BP, svm_linear_rip(svm),
+			     X86_RESET_DR6, svm->vmcb->save.dr7);
+}
+
+/*
+ * INTn, intercepted with USE_SW_BP for QEMU, whose emulated SVM takes
+ * INT3 and INTO for it too (real CPUs raise #BP, svm_exit_bp()).  INT3 is
+ * the breakpoint; any other goes to the guest as it would have, a
+ * software interrupt returning past the instruction.
+ */
+static int svm_exit_swint(struct axvcpu_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	u8 insn[X86_MAX_INSN], vec, len;
+	struct x86_cpu_mode m;
+	int n, i;
+
+	svm_cpu_mode(svm, &m);
+	n = x86_fetch(vcpu->vm, &m, insn);
+	i = x86_skip_prefixes(insn, n);
+	if (i < n && insn[i] == 0xcc)
+		return svm_exit_bp(vcpu, i + 1);
+	if (i + 1 < n && insn[i] == 0xcd) {
+		vec = insn[i + 1];
+		len = i + 2;
+	} else if (i < n && insn[i] == 0xce) {
+		vec = X86_TRAP_OF;
+		len = i + 1;
+	} else {
+		return svm_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION);
+	}
+	svm->vmcb->save.rip += len;
+	c->next_rip = svm->vmcb->save.rip;
+	c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_SOFT | vec;
+	return AXVCPU_EXIT_CONTINUE;
 }
 
 static int svm_exit_io(struct axvcpu_vcpu *vcpu)
@@ -761,6 +861,9 @@ static int svm_exit_dr(struct axvcpu_vcpu *vcpu)
 		a.gpr = d.gpr;
 	}
 	vec = x86_mov_dr(&svm->x, &a, &m, s->cpl, &s->dr6, &s->dr7);
+	if (vec == X86_DR_DEBUG_EXIT)
+		return x86_gdbg_exit(vcpu, X86_TRAP_DB, svm_linear_rip(svm),
+				     X86_RESET_DR6 | X86_DR6_BD, s->dr7);
 	if (vec >= 0)
 		svm_inject_exception(svm, vec);
 	else
@@ -829,7 +932,7 @@ static u64 svm_exit_code(struct axvcpu_vcpu *vcpu)
 	return to_svm(vcpu)->vmcb->control.exit_code;
 }
 
-static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
+static int svm_dispatch_exit(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
@@ -855,13 +958,23 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 		/* Our own step towards an NMI window: not the guest's. */
 		if (svm->nmi_singlestep) {
 			svm_end_nmi_singlestep(svm);
-			return AXVCPU_EXIT_CONTINUE;
+			if (!x86_gdbg_owns_db(&svm->x))
+				return AXVCPU_EXIT_CONTINUE;
 		}
+		/* The debugger's: the exit's DR6 says what hit. */
+		if (x86_gdbg_owns_db(&svm->x))
+			return x86_gdbg_exit(vcpu, X86_TRAP_DB,
+					     svm_linear_rip(svm),
+					     svm->exit_dr6, s->dr7);
 		/* The CPU wrote the guest's DR6: deliver it as it would. */
 		x86_deliver_db(&s->dr6, &s->dr7, s->dr6);
 		svm_requeue_irq(vcpu);
 		svm_inject_exception(svm, X86_TRAP_DB);
 		return AXVCPU_EXIT_CONTINUE;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_BP:
+		return svm_exit_bp(vcpu, 1);		/* cc */
+	case SVM_EXIT_SWINT:
+		return svm_exit_swint(vcpu);
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_AC:
 		svm_requeue_irq(vcpu);
 		svm_inject_exception(svm, X86_TRAP_AC);
@@ -936,18 +1049,38 @@ static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
 	}
 }
 
+static int svm_handle_exit(struct axvcpu_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	bool step = x86_gdbg_stepping(&svm->x) &&
+		    (s->rflags & X86_EFLAGS_TF) && !svm->x.apic_exit;
+	u64 rip = s->rip;
+	int r = svm_dispatch_exit(vcpu);
+
+	/*
+	 * The exit's instruction was carried out here, so no single-step
+	 * trap came for it (an event injected instead goes first).
+	 */
+	if (unlikely(step) && s->rip != rip &&
+	    !(svm->vmcb->control.event_inj & SVM_EVTINJ_VALID))
+		r = x86_gdbg_stepped(vcpu, &svm->x, svm_linear_rip(svm),
+				     s->dr7, r);
+	return r;
+}
+
 /* KVM_RUN begins: finish what userspace answered, switch to guest FPU. */
 static int svm_run_begin(struct axvcpu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *s = &svm->vmcb->save;
 	struct x86_cpu_mode m;
 	int r = AXVCPU_EXIT_CONTINUE;
 
-	if (svm->x.pending) {
+	if (svm->x.pending || svm->x.gdbg.step_owed) {
 		svm_cpu_mode(svm, &m);
 		r = x86_complete_pending(vcpu, &svm->x, &svm_sregs_ops, &m,
-					 &svm->vmcb->save.rip,
-					 &svm->vmcb->save.rflags);
+					 &s->rip, &s->rflags, s->dr7);
 	}
 	/* Without an in-kernel APIC the VMM's TPR is CR8 (KVM applies it). */
 	if (!svm->x.apic)

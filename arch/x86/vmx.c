@@ -108,7 +108,7 @@ struct vmx_exit {
  */
 struct vmx_entry_cache {
 	bool valid;
-	u32 proc, intr_state;
+	u32 proc, intr_state, eb;
 	u64 rip, rsp, rflags;
 	u64 host_cr3, host_cr4, host_fs_base;
 	u64 msr_bitmap;
@@ -557,13 +557,6 @@ static void vmx_write_controls(struct vmx_vcpu *vmx)
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx->vpid ? vmx_proc2 :
 		   vmx_proc2 & ~SECONDARY_EXEC_ENABLE_VPID);
 	vmcs_write(VM_EXIT_CONTROLS, vmx_exit_ctls);
-	/*
-	 * #DB and #AC: a guest can make their delivery raise them again, a
-	 * loop in the CPU that no interrupt ends (CVE-2015-8104,
-	 * CVE-2015-5307).  #MC: the host's.  #UD: VMMCALL.
-	 */
-	vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_DB) | BIT(X86_TRAP_UD) |
-		   BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC));
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
@@ -920,9 +913,14 @@ static bool vmx_vcpu_runnable(struct axvcpu_vcpu *vcpu)
 static void vmx_inject_pending(struct axvcpu_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	bool block = x86_gdbg_block_irq(&vmx->x);
 	int vec;
 
-	if (x86_next_nmi(&vmx->x, vmx->event & INTR_INFO_VALID_MASK,
+	/* KVM_GUESTDBG_BLOCKIRQ: neither an NMI nor the irqchip's go in. */
+	vmx->nmi_window = false;
+	vmx->window = false;
+	if (!block &&
+	    x86_next_nmi(&vmx->x, vmx->event & INTR_INFO_VALID_MASK,
 			 vmx->intr_state & (GUEST_INTR_STATE_STI |
 					    GUEST_INTR_STATE_MOV_SS |
 					    GUEST_INTR_STATE_NMI),
@@ -932,7 +930,9 @@ static void vmx_inject_pending(struct axvcpu_vcpu *vcpu)
 	/* With an in-kernel APIC, the guest's CR8 is its TPR. */
 	if (vmx->x.apic)
 		vmx->cr8 = x86_lapic_sync_cr8(vmx->x.apic, vmx->cr8);
-	vec = x86_next_irq(vcpu, vmx->x.apic, vmx->event & INTR_INFO_VALID_MASK,
+	/* KVM_INTERRUPT's vector counts as injected already, as in KVM. */
+	vec = x86_next_irq(vcpu, block ? NULL : vmx->x.apic,
+			   vmx->event & INTR_INFO_VALID_MASK,
 			   vmx_interruptible(vmx), &vmx->window);
 	if (vec >= 0)
 		vmx->event = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | vec;
@@ -1052,6 +1052,12 @@ static u32 vmx_entry_intr_state(struct vmx_vcpu *vmx)
 	u32 type = vmx->event & INTR_INFO_INTR_TYPE_MASK;
 	u32 st = vmx->intr_state;
 
+	/*
+	 * A debugger steps over STI and MOV SS: VM entry would want the
+	 * trap pending with TF set in their shadow; KVM drops the shadow.
+	 */
+	if (x86_gdbg_stepping(&vmx->x))
+		st &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	if (!(vmx->rflags & X86_EFLAGS_IF))
 		st &= ~GUEST_INTR_STATE_STI;
 	if ((vmx->event & INTR_INFO_VALID_MASK) &&
@@ -1087,6 +1093,19 @@ static bool vmx_exit_lazy(struct vmx_vcpu *vmx)
 	}
 }
 
+/*
+ * #DB and #AC: a guest can make their delivery raise them again, a loop in
+ * the CPU that no interrupt ends (CVE-2015-8104, CVE-2015-5307).  #MC: the
+ * host's.  #UD: VMMCALL.  #BP: the debugger's (KVM_GUESTDBG_USE_SW_BP).
+ */
+static u32 vmx_exception_bitmap(const struct vmx_vcpu *vmx)
+{
+	return BIT(X86_TRAP_DB) | BIT(X86_TRAP_UD) | BIT(X86_TRAP_AC) |
+	       BIT(X86_TRAP_MC) |
+	       (vmx->x.gdbg.control & KVM_GUESTDBG_USE_SW_BP ?
+		BIT(X86_TRAP_BP) : 0);
+}
+
 /* Preemption and interrupts off, on the bound CPU, current vCPU set. */
 static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 {
@@ -1099,7 +1118,7 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	u16 ds, es, fs, gs;
 	bool switch_xcr0;
 	u64 host_kgs, fs_base;
-	u32 proc, intr_state;
+	u32 proc, intr_state, eb;
 	int r;
 
 	/* Halted, or waiting for INIT/SIPI: x86_lapic_exit() says what next. */
@@ -1155,6 +1174,11 @@ static int vmx_vcpu_run(struct axvcpu_vcpu *vcpu)
 	if (!c->valid || c->proc != proc) {
 		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
 		c->proc = proc;
+	}
+	eb = vmx_exception_bitmap(vmx);
+	if (!c->valid || c->eb != eb) {
+		vmcs_write(EXCEPTION_BITMAP, eb);
+		c->eb = eb;
 	}
 	if (vmx_preempt_ticks)
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmx_preempt_ticks);
@@ -1291,6 +1315,11 @@ static void vmx_cpu_mode(const struct vmx_vcpu *vmx, struct x86_cpu_mode *m)
 	m->rip = vmx->rip;
 	m->rflags = vmx->rflags;
 	x86_cpu_mode_segs(m, s);
+}
+
+static u64 vmx_linear_rip(struct vmx_vcpu *vmx)
+{
+	return x86_segs_linear_rip(&vmx->segs, vmx->x.efer, vmx->rip);
 }
 
 static int vmx_exit_io(struct axvcpu_vcpu *vcpu)
@@ -1453,6 +1482,9 @@ static int vmx_exit_dr(struct axvcpu_vcpu *vcpu)
 	vmx_cpu_mode(vmx, &m);
 	vec = x86_mov_dr(&vmx->x, &a, &m, vmx->cpl, &vmx->x.dr6, &vmx->dr7);
 	vmx->dirty = true;		/* DR7 */
+	if (vec == X86_DR_DEBUG_EXIT)
+		return x86_gdbg_exit(vcpu, X86_TRAP_DB, vmx_linear_rip(vmx),
+				     X86_RESET_DR6 | X86_DR6_BD, vmx->dr7);
 	if (vec >= 0)
 		vmx_inject_exception(vmx, vec, vec == X86_TRAP_GP);
 	else
@@ -1531,6 +1563,13 @@ static int vmx_exit_exception(struct axvcpu_vcpu *vcpu)
 
 	if (type == INTR_TYPE_NMI_INTR)
 		return AXVCPU_EXIT_CONTINUE;	/* the host's, handled */
+	/* INT3, for the debugger (KVM_GUESTDBG_USE_SW_BP). */
+	if ((info & INTR_INFO_VECTOR_MASK) == X86_TRAP_BP &&
+	    (vmx->x.gdbg.control & KVM_GUESTDBG_USE_SW_BP)) {
+		vmx->x.gdbg.bp_len = vmx->exit.insn_len;
+		return x86_gdbg_exit(vcpu, X86_TRAP_BP, vmx_linear_rip(vmx),
+				     X86_RESET_DR6, vmx->dr7);
+	}
 	if (type != INTR_TYPE_HARD_EXCEPTION &&
 	    type != INTR_TYPE_PRIV_SW_EXCEPTION)
 		goto unexpected;
@@ -1538,6 +1577,12 @@ static int vmx_exit_exception(struct axvcpu_vcpu *vcpu)
 	case X86_TRAP_UD:
 		return vmx_exit_ud(vcpu);
 	case X86_TRAP_DB:
+		/* The debugger's: the qualification is what hit. */
+		if (x86_gdbg_owns_db(&vmx->x))
+			return x86_gdbg_exit(vcpu, X86_TRAP_DB,
+					     vmx_linear_rip(vmx),
+					     vmx->exit.qual | X86_RESET_DR6,
+					     vmx->dr7);
 		vmx_requeue_irq(vmx);
 		/* DR6 is the qualification's; INT1 is re-raised with its length. */
 		x86_deliver_db(&vmx->x.dr6, &vmx->dr7, vmx->exit.qual);
@@ -1562,7 +1607,7 @@ static u64 vmx_exit_code(struct axvcpu_vcpu *vcpu)
 	return to_vmx(vcpu)->exit.reason;
 }
 
-static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
+static int vmx_dispatch_exit(struct axvcpu_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct vmx_exit *e = &vmx->exit;
@@ -1672,6 +1717,38 @@ static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
 	}
 }
 
+static int vmx_handle_exit(struct axvcpu_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	bool step = x86_gdbg_stepping(&vmx->x) &&
+		    (vmx->rflags & X86_EFLAGS_TF) && !vmx->x.apic_exit;
+	u64 rip = vmx->rip;
+	int r = vmx_dispatch_exit(vcpu);
+
+	if (likely(!step))
+		return r;
+	/*
+	 * The exit's instruction was carried out here, so no single-step
+	 * trap came for it (an event injected instead goes first).
+	 */
+	if (vmx->rip != rip && !(vmx->event & INTR_INFO_VALID_MASK)) {
+		vmx_sync_guest(vmx);	/* CS, for the linear RIP */
+		r = x86_gdbg_stepped(vcpu, &vmx->x, vmx_linear_rip(vmx),
+				     vmx->dr7, r);
+	}
+	/*
+	 * The step of an instruction done here, or by userspace (IN, OUT),
+	 * is reported by axvcpu, now or after userspace's answer: a trap
+	 * the exit left pending in the VMCS (Bochs saves BS there) must
+	 * not come again at the next entry.
+	 */
+	if (vmx->rip != rip || r == AXVCPU_EXIT_USER)
+		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS,
+			   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) &
+			   ~(u64)DR_STEP);
+	return r;
+}
+
 /* KVM_RUN begins: finish what userspace answered, switch to guest FPU. */
 static int vmx_run_begin(struct axvcpu_vcpu *vcpu)
 {
@@ -1679,10 +1756,10 @@ static int vmx_run_begin(struct axvcpu_vcpu *vcpu)
 	struct x86_cpu_mode m;
 	int r = AXVCPU_EXIT_CONTINUE;
 
-	if (vmx->x.pending) {
+	if (vmx->x.pending || vmx->x.gdbg.step_owed) {
 		vmx_cpu_mode(vmx, &m);
 		r = x86_complete_pending(vcpu, &vmx->x, &vmx_sregs_ops, &m,
-					 &vmx->rip, &vmx->rflags);
+					 &vmx->rip, &vmx->rflags, vmx->dr7);
 	}
 	/* Without an in-kernel APIC the VMM's TPR is CR8 (KVM applies it). */
 	if (!vmx->x.apic)
@@ -2027,22 +2104,26 @@ static int vmx_setup_controls(void)
 			       SECONDARY_EXEC_ENABLE_INVPCID);
 	if (!vmx_has(vmx_proc2, want, "EPT and unrestricted guest"))
 		return -ENODEV;
+	/* DR7 is the guest's in the VMCS both ways (debugreg.c). */
 	want = VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
-	       VM_EXIT_LOAD_IA32_EFER;
+	       VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_DEBUG_CONTROLS;
 	vmx_exit_ctls = vmx_adjust(t ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
 				   MSR_IA32_VMX_EXIT_CTLS,
 				   want | VM_EXIT_SAVE_IA32_PAT |
 				   VM_EXIT_LOAD_IA32_PAT);
 	/* Interrupts stay pending in the APIC: the host takes them after. */
 	vmx_exit_ctls &= ~VM_EXIT_ACK_INTR_ON_EXIT;
-	if (!vmx_has(vmx_exit_ctls, want, "64-bit host and EFER switching"))
+	if (!vmx_has(vmx_exit_ctls, want,
+		     "64-bit host, EFER switching, DR7 saving"))
 		return -ENODEV;
 	vmx_entry_ctls = vmx_adjust(t ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
 				    MSR_IA32_VMX_ENTRY_CTLS,
 				    VM_ENTRY_LOAD_IA32_EFER |
+				    VM_ENTRY_LOAD_DEBUG_CONTROLS |
 				    VM_ENTRY_LOAD_IA32_PAT) &
 			 ~VM_ENTRY_IA32E_MODE;
-	if (!vmx_has(vmx_entry_ctls, VM_ENTRY_LOAD_IA32_EFER, "EFER loading"))
+	if (!vmx_has(vmx_entry_ctls, VM_ENTRY_LOAD_IA32_EFER |
+		     VM_ENTRY_LOAD_DEBUG_CONTROLS, "EFER and DR7 loading"))
 		return -ENODEV;
 	/* The guest's PAT is switched both ways, or not at all. */
 	if (!(vmx_entry_ctls & VM_ENTRY_LOAD_IA32_PAT) ||

@@ -145,6 +145,23 @@ struct x86_msrs {
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;	/* VMX's */
 };
 
+/* KVM_SET_GUEST_DEBUG's controls on x86, KVM_CAP_SET_GUEST_DEBUG2's answer. */
+#define X86_GUESTDBG_VALID	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
+				 KVM_GUESTDBG_USE_SW_BP | \
+				 KVM_GUESTDBG_USE_HW_BP | \
+				 KVM_GUESTDBG_INJECT_DB | \
+				 KVM_GUESTDBG_INJECT_BP | KVM_GUESTDBG_BLOCKIRQ)
+
+/* KVM_SET_GUEST_DEBUG's state (guest_debug.c). */
+struct x86_guest_debug {
+	u32 control;		/* KVM_GUESTDBG_*; 0 without ENABLE */
+	u64 db[4];		/* USE_HW_BP: the debugger's DR0-DR3 */
+	u64 dr7;		/* USE_HW_BP: the guest's own DR7 meanwhile */
+	u64 singlestep_rip;	/* SINGLESTEP: the linear RIP TF belongs to */
+	u8 bp_len;		/* the length of the INT3 of the last #BP exit */
+	bool step_owed;		/* a single-step exit after userspace's */
+};
+
 /* The part of an x86 vCPU that the backends share. */
 struct x86_vcpu {
 	unsigned long regs[__VCPU_REGS_R15 + 1];	/* by __VCPU_REGS_* */
@@ -172,6 +189,7 @@ struct x86_vcpu {
 	bool tpr_access_reporting;	/* KVM_TPR_ACCESS_REPORTING's */
 	struct x86_lapic *apic;		/* with KVM_CREATE_IRQCHIP (lapic.c) */
 	bool apic_exit;			/* the run step did not enter (lapic.c) */
+	struct x86_guest_debug gdbg;	/* KVM_SET_GUEST_DEBUG's */
 };
 
 /* A VM's in-kernel irqchip (KVM_CREATE_IRQCHIP): vm->irqchip. */
@@ -223,6 +241,10 @@ struct x86_tdp {
 
 /* DR7's enable bits (L0-L3, G0-G3): a guest breakpoint is armed. */
 #define X86_DR7_ENABLES		0xffULL
+/* DR7: bits 11, 12, 14 and 15 read as 0, bit 10 as 1. */
+#define X86_DR7_VOLATILE	0xffff2bffULL
+#define X86_DR7_FIXED_1		0x400ULL
+#define X86_DR6_BD		BIT(13)		/* general detect */
 
 /* A MOV to or from a debug register, as an exit reports or decodes it. */
 struct x86_dr_access {
@@ -233,6 +255,8 @@ struct x86_dr_access {
 
 /* Returned by the shared exit handlers: the instruction cannot be emulated. */
 #define X86_EXIT_EMULATION_FAILED	(-1)
+/* Returned by x86_mov_dr(): DR7.GD, for the debugger (KVM_EXIT_DEBUG). */
+#define X86_DR_DEBUG_EXIT		(-2)
 
 const struct axvcpu_arch_ops *axvcpu_svm_probe(void);
 const struct axvcpu_arch_ops *axvcpu_vmx_probe(void);
@@ -281,7 +305,8 @@ long x86_debugregs_ioctl(struct x86_vcpu *x, u64 *dr6, u64 *dr7,
 bool x86_efer_valid(u64 efer);
 int x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 			 const struct x86_sregs_ops *ops,
-			 const struct x86_cpu_mode *m, u64 *rip, u64 *rflags);
+			 const struct x86_cpu_mode *m, u64 *rip, u64 *rflags,
+			 u64 dr7);
 
 /* How a backend reads and writes KVM_GET/SET_SREGS's state. */
 struct x86_sregs_ops {
@@ -359,11 +384,13 @@ int x86_check_extension(long cap);
 void x86_cpu_mode_segs(struct x86_cpu_mode *m, const struct x86_segs *s);
 
 int x86_fetch(struct axvcpu_vm *vm, const struct x86_cpu_mode *m, u8 *insn);
+int x86_skip_prefixes(const u8 *insn, int n);
 bool x86_decode_mov_dr(struct axvcpu_vm *vm, const struct x86_cpu_mode *m,
 		       struct x86_dr_access *a, u8 *len);
 int x86_mov_dr(struct x86_vcpu *x, const struct x86_dr_access *a,
 	       const struct x86_cpu_mode *m, u8 cpl, u64 *dr6, u64 *dr7);
 void x86_load_guest_db(const struct x86_vcpu *x);
+u64 x86_emulator_dr7(const struct x86_vcpu *x, u64 dr7);
 void x86_deliver_db(u64 *dr6, u64 *dr7, u64 bits);
 
 bool x86_guest_rw(struct axvcpu_vm *vm, const struct x86_cpu_mode *m, u64 la,
@@ -385,6 +412,51 @@ long x86_cpuid_ioctl(struct x86_vcpu *x, u64 cr4, unsigned int ioctl,
 bool x86_cpuid_lookup(struct x86_vcpu *x, u64 cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx);
 void x86_cpuid_free(struct x86_vcpu *x);
+
+/* guest_debug.c */
+u64 x86_gdbg_rflags(const struct x86_vcpu *x, u64 rflags);
+void x86_gdbg_set_rflags(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			 const struct x86_sregs_ops *ops, u64 rip,
+			 u64 *rflags);
+u64 *x86_guest_dr7(struct x86_vcpu *x, u64 *hw_dr7);
+long x86_set_guest_debug(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			 u64 *rip, u64 *rflags,
+			 const struct x86_sregs_ops *ops, void __user *argp);
+int x86_gdbg_exit(struct axvcpu_vcpu *vcpu, u32 exception, u64 pc, u64 dr6,
+		  u64 dr7);
+int x86_gdbg_stepped(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 pc,
+		     u64 dr7, int r);
+
+/* The linear address of RIP, as KVM's kvm_get_linear_rip(). */
+static inline u64 x86_linear_rip(u64 cs_base, bool long_mode, u64 rip)
+{
+	return long_mode ? rip : (u32)(cs_base + rip);
+}
+
+static inline u64 x86_segs_linear_rip(const struct x86_segs *s, u64 efer,
+				      u64 rip)
+{
+	return x86_linear_rip(s->cs.base, (efer & EFER_LMA) &&
+			      (s->cs.attrib & SVM_SELECTOR_L_MASK), rip);
+}
+
+/* A #DB is the debugger's (KVM_EXIT_DEBUG), not the guest's. */
+static inline bool x86_gdbg_owns_db(const struct x86_vcpu *x)
+{
+	return x->gdbg.control & (KVM_GUESTDBG_SINGLESTEP |
+				  KVM_GUESTDBG_USE_HW_BP);
+}
+
+static inline bool x86_gdbg_stepping(const struct x86_vcpu *x)
+{
+	return x->gdbg.control & KVM_GUESTDBG_SINGLESTEP;
+}
+
+/* No interrupt or NMI goes in while the debugger says so. */
+static inline bool x86_gdbg_block_irq(const struct x86_vcpu *x)
+{
+	return x->gdbg.control & KVM_GUESTDBG_BLOCKIRQ;
+}
 
 /* lapic.c */
 int x86_irqchip_create(struct axvcpu_vm *vm);

@@ -38,6 +38,7 @@ void x86_reset_regs(struct x86_vcpu *x)
 	x->dr6 = X86_RESET_DR6;
 	x->pkru = 0;
 	x->nmi_pending = 0;
+	memset(&x->gdbg, 0, sizeof(x->gdbg));
 }
 
 /* Real mode, CS:IP at entry: CS based at entry rounded down to 64 KiB. */
@@ -382,7 +383,10 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 	case KVM_GET_DEBUGREGS:
 	case KVM_SET_DEBUGREGS:
 		ops->dr67(vcpu, &dr6, &dr7);
-		return x86_debugregs_ioctl(x, dr6, dr7, ioctl, argp);
+		return x86_debugregs_ioctl(x, dr6, x86_guest_dr7(x, dr7),
+					   ioctl, argp);
+	case KVM_SET_GUEST_DEBUG:
+		return x86_set_guest_debug(vcpu, x, rip, rflags, ops, argp);
 	case KVM_GET_XCRS:
 	case KVM_SET_XCRS:
 		return x86_xcrs_ioctl(x, ioctl, argp);
@@ -415,7 +419,7 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		axvcpu_vcpu_inject(vcpu, irq.irq);
 		return 0;
 	case KVM_GET_REGS:
-		x86_get_regs(x, *rip, *rflags, &regs);
+		x86_get_regs(x, *rip, x86_gdbg_rflags(x, *rflags), &regs);
 		return copy_to_user(argp, &regs, sizeof(regs)) ? -EFAULT : 0;
 	case KVM_SET_REGS:
 		if (copy_from_user(&regs, argp, sizeof(regs)))
@@ -426,10 +430,13 @@ long x86_vcpu_ioctl(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x, u64 *rip,
 		 * The same RIP keeps it (a restore of the same state), as
 		 * KVM does.
 		 */
-		if (regs.rip != *rip)
+		if (regs.rip != *rip) {
 			x->pending = X86_PENDING_NONE;
+			x->gdbg.step_owed = false;
+		}
 		*rip = regs.rip;
 		*rflags = regs.rflags | X86_EFLAGS_FIXED;
+		x86_gdbg_set_rflags(vcpu, x, ops, *rip, rflags);
 		return 0;
 	case KVM_GET_SREGS:
 		ops->get(vcpu, &sregs);
@@ -617,7 +624,10 @@ int x86_check_extension(long cap)
 	case KVM_CAP_IRQ_INJECT_STATUS:
 	case KVM_CAP_X86_USER_SPACE_MSR:
 	case KVM_CAP_X86_MSR_FILTER:
+	case KVM_CAP_SET_GUEST_DEBUG:
 		return 1;
+	case KVM_CAP_SET_GUEST_DEBUG2:
+		return X86_GUESTDBG_VALID;
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 		return 1;
 	case KVM_CAP_MCE:
@@ -876,14 +886,10 @@ bool x86_xsetbv(struct x86_vcpu *x, u8 cpl)
 	return true;
 }
 
-/*
- * KVM_RUN begins: finish what userspace answered (x->pending is set).
- * AXVCPU_EXIT_USER when that makes another exit (an MMIO instruction's
- * next access), else AXVCPU_EXIT_CONTINUE.
- */
-int x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
-			 const struct x86_sregs_ops *ops,
-			 const struct x86_cpu_mode *m, u64 *rip, u64 *rflags)
+static int x86_finish_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			      const struct x86_sregs_ops *ops,
+			      const struct x86_cpu_mode *m, u64 *rip,
+			      u64 *rflags)
 {
 	struct kvm_run *run = vcpu->run;
 	void *data = page_address(vcpu->run_pages[1]);
@@ -919,4 +925,30 @@ int x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
 		break;
 	}
 	return AXVCPU_EXIT_CONTINUE;
+}
+
+/*
+ * KVM_RUN begins: finish what userspace answered (x->pending is set), or
+ * make the single-step exit owed since (x->gdbg.step_owed).
+ * AXVCPU_EXIT_USER when that makes another exit (an MMIO instruction's
+ * next access, KVM_EXIT_DEBUG), else AXVCPU_EXIT_CONTINUE.
+ */
+int x86_complete_pending(struct axvcpu_vcpu *vcpu, struct x86_vcpu *x,
+			 const struct x86_sregs_ops *ops,
+			 const struct x86_cpu_mode *m, u64 *rip, u64 *rflags,
+			 u64 dr7)
+{
+	bool owed = x->gdbg.step_owed;
+	u64 old_rip = *rip;
+	int r;
+
+	x->gdbg.step_owed = false;
+	r = x86_finish_pending(vcpu, x, ops, m, rip, rflags);
+	if (unlikely(*rflags & X86_EFLAGS_TF) && x86_gdbg_stepping(x) &&
+	    r == AXVCPU_EXIT_CONTINUE && (owed || *rip != old_rip))
+		r = x86_gdbg_stepped(vcpu, x,
+				     x86_linear_rip(m->cs_base,
+						    (m->efer & EFER_LMA) &&
+						    m->cs_l, *rip), dr7, r);
+	return r;
 }

@@ -58,11 +58,6 @@ FIXTURE_TEARDOWN(events)
 	xg_vm_destroy(&self->vm);
 }
 
-static int ioctl_err(int fd, unsigned long nr, void *arg)
-{
-	return ioctl(fd, nr, arg) < 0 ? -errno : 0;
-}
-
 static void get_events(struct __test_metadata *_metadata, struct xg_vcpu *v,
 		       struct kvm_vcpu_events *ev)
 {
@@ -74,24 +69,6 @@ static void set_events(struct __test_metadata *_metadata, struct xg_vcpu *v,
 		       struct kvm_vcpu_events *ev)
 {
 	ASSERT_EQ(0, ioctl_err(v->fd, KVM_SET_VCPU_EVENTS, ev));
-}
-
-/* Real mode: vector @vec of the IVT at 0 to @ip in segment 0. */
-static void set_ivt(struct xg_vm *vm, unsigned int vec, uint16_t ip)
-{
-	uint16_t e[2] = { ip, 0 };
-
-	xg_load(vm, vec * 4, e, sizeof(e));
-}
-
-/* An OUT of AL to @port, which the test expects now, with @al. */
-static void run_expect_out8(struct __test_metadata *_metadata,
-			    struct xg_vcpu *v, uint16_t port, uint8_t al)
-{
-	run_expect(_metadata, v, KVM_EXIT_IO);
-	ASSERT_EQ(KVM_EXIT_IO_OUT, v->run->io.direction);
-	ASSERT_EQ(port, v->run->io.port);
-	ASSERT_EQ(al, (uint8_t)xg_io_value(v));
 }
 
 /* The 16-bit word at the real-mode stack top, SP + @off. */

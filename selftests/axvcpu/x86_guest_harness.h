@@ -7,8 +7,10 @@
 #ifndef X86_GUEST_HARNESS_H
 #define X86_GUEST_HARNESS_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 /*
  * Guest code assembled with the test, in the mode named: name[] to
@@ -23,6 +25,20 @@
 #define GUEST32(name, body)	GUEST(name, ".code32", body)
 #define GUEST64(name, body)	GUEST(name, ".code64", body)
 
+/* An ioctl's result: 0 or -errno. */
+static inline int ioctl_err(int fd, unsigned long nr, void *arg)
+{
+	return ioctl(fd, nr, arg) < 0 ? -errno : 0;
+}
+
+/* Real mode: vector @vec of the IVT at 0 to @ip in segment 0. */
+static inline void set_ivt(struct xg_vm *vm, unsigned int vec, uint16_t ip)
+{
+	uint16_t e[2] = { ip, 0 };
+
+	xg_load(vm, vec * 4, e, sizeof(e));
+}
+
 /* KVM_RUN, which must succeed with exit @reason. */
 static inline void run_expect(struct __test_metadata *_metadata,
 			      struct xg_vcpu *v, uint32_t reason)
@@ -36,6 +52,17 @@ static inline void run_expect(struct __test_metadata *_metadata,
 	ASSERT_EQ(reason, v->run->exit_reason)
 		TH_LOG("expected %s, got %s", xg_exit_name(reason),
 		       xg_exit_str(v, buf, sizeof(buf)));
+}
+
+/* An OUT of AL to @port, which the test expects now, with @al. */
+static inline void run_expect_out8(struct __test_metadata *_metadata,
+				   struct xg_vcpu *v, uint16_t port,
+				   uint8_t al)
+{
+	run_expect(_metadata, v, KVM_EXIT_IO);
+	ASSERT_EQ(KVM_EXIT_IO_OUT, v->run->io.direction);
+	ASSERT_EQ(port, v->run->io.port);
+	ASSERT_EQ(al, (uint8_t)xg_io_value(v));
 }
 
 static inline void get_regs(struct __test_metadata *_metadata,
