@@ -113,11 +113,6 @@ FIXTURE_TEARDOWN(msr)
 	xg_vm_destroy(&self->vm);
 }
 
-static int ioctl_err(int fd, unsigned long nr, void *arg)
-{
-	return ioctl(fd, nr, arg) < 0 ? -errno : 0;
-}
-
 static int enable_user_msr(int vm_fd, uint64_t reasons, uint32_t flags)
 {
 	struct kvm_enable_cap cap = {
