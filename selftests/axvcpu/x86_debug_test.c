@@ -419,6 +419,18 @@ static const uint8_t nmi_code[] = {
 };
 
 /*
+ * The NMI handler returns: NMIs are not left blocked when the test ends
+ * (Bochs 2.7 keeps a CPU's virtual-NMI blocking across VM entries whose
+ * VMCS says unblocked, and would hand it to the next guest on that CPU).
+ */
+static const uint8_t nmi_handler_code[] = {
+	0x58,				/* pop %ax: the return IP */
+	0x50,				/* push %ax */
+	0xe6, PORT_HANDLER,		/* out %al, $PORT_HANDLER */
+	0xcf,				/* iret */
+};
+
+/*
  * BLOCKIRQ: an NMI of KVM_NMI stays out while the debugger steps, and
  * comes once it lets go.  (KVM_INTERRUPT's vector is injected already,
  * for KVM: BLOCKIRQ holds back the in-kernel irqchip's and NMIs.)
@@ -430,6 +442,8 @@ TEST_F(debug, block_irq)
 		       KVM_GUESTDBG_BLOCKIRQ;
 
 	handler_guest(_metadata, &self->vm, v, nmi_code, sizeof(nmi_code));
+	xg_load(&self->vm, XG_CODE2, nmi_handler_code,
+		sizeof(nmi_handler_code));
 	set_ivt(&self->vm, 2, XG_CODE2);
 	ASSERT_EQ(0, set_debug(v, ctl, NULL));
 	if (!first_step(_metadata, v, XG_CODE + 0x01))
@@ -438,8 +452,9 @@ TEST_F(debug, block_irq)
 	run_expect_debug(_metadata, v, DB_VECTOR, XG_CODE + 0x02);
 	run_expect_debug(_metadata, v, DB_VECTOR, XG_CODE + 0x03);
 	ASSERT_EQ(0, set_debug(v, 0, NULL));
-	/* The handler, returning to 03. */
+	/* The handler, returning to 03, where the program goes on. */
 	run_expect_out8(_metadata, v, PORT_HANDLER, 0x03);
+	run_expect_out8(_metadata, v, PORT, 9);
 }
 
 TEST_HARNESS_MAIN
